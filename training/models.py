@@ -96,6 +96,7 @@ def convert_smollm2(out_dir: Path) -> Path:
         tokenizer.save_pretrained(tmp)
         if out_dir.exists():
             shutil.rmtree(out_dir)
+        tmp.chmod(0o755)  # mkdtemp creates it private; the folder is a shared cache
         tmp.rename(out_dir)
     finally:
         if tmp.exists():
