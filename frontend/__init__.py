@@ -1,0 +1,1 @@
+"""Browser pages: the labeler workspace and the researcher/admin pages."""

@@ -1,0 +1,1 @@
+"""The labeling domain: projects, prompts, samples, pairs, assignments and comparisons."""

@@ -1,0 +1,34 @@
+"""Every API error is JSON with a human-readable `detail` and, for validation errors, the fields at fault."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from labeling.services.errors import DomainError
+
+
+def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response({"detail": exc.message, "code": exc.code, **exc.extra}, status=exc.http_status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": "Invalid input.", "code": "invalid", "errors": response.data}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data["code"] = getattr(response.data["detail"], "code", "error")
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+        response.data.setdefault("detail", "Too many requests.")
+    return response

@@ -1,0 +1,22 @@
+"""Routes of the /api/v1/ labeling API."""
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="api-me"),
+    path("projects/", views.ProjectListView.as_view(), name="api-projects"),
+    path("projects/<slug:slug>/", views.ProjectDetailView.as_view(), name="api-project"),
+    path("projects/<slug:slug>/members/", views.ProjectMembersView.as_view(), name="api-project-members"),
+    path("projects/<slug:slug>/imports/prompts/", views.ImportView.as_view(kind="prompts"), name="api-import-prompts"),
+    path("projects/<slug:slug>/imports/pairs/", views.ImportView.as_view(kind="pairs"), name="api-import-pairs"),
+    path("projects/<slug:slug>/next/", views.NextPairView.as_view(), name="api-next"),
+    path("projects/<slug:slug>/progress/", views.ProjectProgressView.as_view(), name="api-progress"),
+    path("projects/<slug:slug>/pairs/", views.PairListView.as_view(), name="api-pairs"),
+    path("assignments/<int:assignment_id>/submit/", views.SubmitView.as_view(), name="api-submit"),
+    path("assignments/<int:assignment_id>/skip/", views.SkipView.as_view(), name="api-skip"),
+    path("assignments/<int:assignment_id>/flag/", views.FlagView.as_view(), name="api-flag"),
+    path("comparisons/", views.ComparisonListView.as_view(), name="api-comparisons"),
+    path("comparisons/<int:comparison_id>/", views.ComparisonDetailView.as_view(), name="api-comparison"),
+    path("comparisons/<int:comparison_id>/revise/", views.ComparisonReviseView.as_view(), name="api-comparison-revise"),
+]

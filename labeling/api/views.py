@@ -1,0 +1,195 @@
+"""Thin API views: parse, call one service, render."""
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling import selectors
+from labeling.models import Pair
+from labeling.services import assignment as assignment_services
+from labeling.services import imports, judgments, projects
+from labeling.services.accounts import is_researcher, user_role, user_token
+from labeling.services.errors import DomainError, NotFound
+
+from . import serializers as s
+from .permissions import IsResearcher
+
+
+class MeView(APIView):
+    def get(self, request):
+        return Response(
+            {"username": request.user.username, "role": user_role(request.user), "token": user_token(user=request.user)}
+        )
+
+
+class ProjectListView(APIView):
+    def get_permissions(self):
+        return [IsResearcher()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    @extend_schema(responses=s.ProjectSerializer(many=True))
+    def get(self, request):
+        return Response(s.ProjectSerializer(projects.projects_visible_to(request.user), many=True).data)
+
+    @extend_schema(request=s.ProjectCreateSerializer, responses=s.ProjectSerializer)
+    def post(self, request):
+        data = s.ProjectCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k != "slug"}
+        project = projects.project_create(slug=data.validated_data["slug"], created_by=request.user, **fields)
+        return Response(s.ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(APIView):
+    @extend_schema(responses=s.ProjectSerializer)
+    def get(self, request, slug: str):
+        return Response(s.ProjectSerializer(projects.project_get_for_user(slug=slug, user=request.user)).data)
+
+
+class ProjectMembersView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(request=s.MemberAddSerializer, responses={201: None})
+    def post(self, request, slug: str):
+        project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
+        data = s.MemberAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = get_user_model().objects.filter(username=data.validated_data["username"]).first()
+        if user is None:
+            raise NotFound(f"No user {data.validated_data['username']!r}.")
+        projects.project_add_member(project=project, user=user)
+        return Response({"project": project.slug, "username": user.username}, status=status.HTTP_201_CREATED)
+
+
+def _upload_lines(request) -> list[bytes]:
+    upload = request.FILES.get("file")
+    if upload is not None:
+        return upload.read().splitlines()
+    lines = request.data.get("lines") if hasattr(request.data, "get") else None
+    if isinstance(lines, list):
+        return [line.encode() if isinstance(line, str) else b"" for line in lines]
+    raise DomainError("Send a JSONL file as multipart field 'file', or a JSON body {\"lines\": [...]}.")
+
+
+class ImportView(APIView):
+    permission_classes = [IsResearcher]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    kind = "pairs"
+
+    @extend_schema(responses=s.ImportResultSerializer)
+    def post(self, request, slug: str):
+        project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
+        lines = _upload_lines(request)
+        if self.kind == "prompts":
+            result = imports.prompts_import(project=project, lines=lines)
+        else:
+            gold = str(request.query_params.get("gold", request.data.get("gold", ""))).lower() in {"1", "true", "yes"}
+            result = imports.pairs_import(project=project, lines=lines, gold=gold)
+        return Response(s.ImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class NextPairView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.NextPairInputSerializer, responses=s.LabelerAssignmentSerializer)
+    def post(self, request, slug: str):
+        project = projects.project_get_for_user(slug=slug, user=request.user)
+        data = s.NextPairInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = assignment_services.assignment_next(
+            project=project, labeler=request.user, exclude_ids=tuple(data.validated_data["exclude"])
+        )
+        assignment = type(assignment).objects.select_related("pair__prompt", "pair__sample_a", "pair__sample_b").get(
+            id=assignment.id
+        )
+        return Response(s.LabelerAssignmentSerializer(assignment).data)
+
+
+class SubmitView(APIView):
+    @extend_schema(request=s.JudgmentSerializer, responses=s.ComparisonSerializer)
+    def post(self, request, assignment_id: int):
+        data = s.JudgmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comparison = judgments.comparison_submit(
+            assignment_id=assignment_id, labeler=request.user, judgment=judgments.Judgment(**data.validated_data)
+        )
+        return Response({"comparison_id": comparison.id, "revision": comparison.revision}, status=status.HTTP_201_CREATED)
+
+
+class SkipView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, assignment_id: int):
+        judgments.assignment_skip(assignment_id=assignment_id, labeler=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FlagView(APIView):
+    @extend_schema(request=s.FlagSerializer, responses={201: None})
+    def post(self, request, assignment_id: int):
+        data = s.FlagSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        flag = judgments.assignment_flag(assignment_id=assignment_id, labeler=request.user, **data.validated_data)
+        return Response({"flag_id": flag.id}, status=status.HTTP_201_CREATED)
+
+
+class ComparisonListView(APIView):
+    @extend_schema(responses=s.ComparisonSerializer(many=True))
+    def get(self, request):
+        qs = selectors.comparisons_visible_to(user=request.user)
+        if slug := request.query_params.get("project"):
+            qs = qs.filter(pair__project__slug=slug)
+        if request.query_params.get("all_revisions") not in {"1", "true"}:
+            qs = qs.filter(is_current=True)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(s.ComparisonSerializer(page, many=True).data)
+
+
+class ComparisonDetailView(APIView):
+    @extend_schema(responses=s.ComparisonSerializer)
+    def get(self, request, comparison_id: int):
+        comparison = selectors.comparisons_visible_to(user=request.user).filter(id=comparison_id).first()
+        if comparison is None:
+            raise NotFound("No such comparison visible to you.")
+        return Response(s.ComparisonSerializer(comparison).data)
+
+
+class ComparisonReviseView(APIView):
+    @extend_schema(request=s.JudgmentSerializer, responses=s.ComparisonSerializer)
+    def post(self, request, comparison_id: int):
+        data = s.JudgmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        revision = judgments.comparison_revise(
+            comparison_id=comparison_id, labeler=request.user, judgment=judgments.Judgment(**data.validated_data)
+        )
+        return Response(s.ComparisonSerializer(revision).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectProgressView(APIView):
+    def get(self, request, slug: str):
+        project = projects.project_get_for_user(slug=slug, user=request.user)
+        mine = selectors.labeler_progress(project=project, labeler=request.user)
+        body = {"me": vars(mine)}
+        if is_researcher(request.user):
+            body["project"] = selectors.project_progress(project=project).as_dict()
+            body["labelers"] = selectors.labeler_stats(project=project)
+        return Response(body)
+
+
+class PairListView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses=s.PairSerializer(many=True))
+    def get(self, request, slug: str):
+        project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
+        qs = Pair.objects.filter(project=project).select_related(
+            "prompt", "sample_a__policy", "sample_b__policy"
+        ).order_by("id")
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(s.PairSerializer(page, many=True).data)

@@ -1,0 +1,302 @@
+"""Validated, atomic, idempotent imports of prompts and pairs from JSONL.
+
+Every line is parsed and checked before anything is written; a file with any error imports nothing and
+the errors name line numbers and fields. Content hashes make re-importing the same file a no-op.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from labeling.models import Pair, Policy, PolicyKind, Project, Prompt, Sample
+
+from .errors import DomainError
+
+HH_ASSISTANT_TURN = "\n\nAssistant:"
+MAX_TEXT_CHARS = 200_000
+GOLD_CHOICES = ("a", "b", "tie")
+
+
+class ImportFileError(DomainError):
+    code = "import_invalid"
+
+
+@dataclass
+class LineError:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    lines: int = 0
+    prompts_created: int = 0
+    samples_created: int = 0
+    pairs_created: int = 0
+    pairs_existing: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    line: int
+    prompt: str
+    response_a: str
+    response_b: str
+    policy_a: str
+    policy_b: str
+    gold_choice: str
+    batch: str
+    metadata: dict
+
+
+def content_hash(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def split_hh_dialogue(chosen: str, rejected: str) -> tuple[str, str, str]:
+    """HH-RLHF: the shared prompt runs up to and including the last '\\n\\nAssistant:'; the rest are the answers."""
+    cut_c = chosen.rfind(HH_ASSISTANT_TURN)
+    cut_r = rejected.rfind(HH_ASSISTANT_TURN)
+    if cut_c < 0 or cut_r < 0:
+        raise ValueError("has no '\\n\\nAssistant:' turn")
+    prompt_c = chosen[: cut_c + len(HH_ASSISTANT_TURN)]
+    prompt_r = rejected[: cut_r + len(HH_ASSISTANT_TURN)]
+    if prompt_c != prompt_r:
+        raise ValueError("chosen and rejected do not share the same dialogue before the last Assistant turn")
+    return prompt_c, chosen[cut_c + len(HH_ASSISTANT_TURN) :].strip(), rejected[cut_r + len(HH_ASSISTANT_TURN) :].strip()
+
+
+def _read_json_lines(lines: Iterable[str | bytes], errors: list[LineError]) -> list[tuple[int, dict]]:
+    rows = []
+    for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                errors.append(LineError(number, "(line)", "is not valid UTF-8"))
+                continue
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            errors.append(LineError(number, "(line)", f"is not valid JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        if not isinstance(value, dict):
+            errors.append(LineError(number, "(line)", "must be a JSON object"))
+            continue
+        rows.append((number, value))
+    return rows
+
+
+def _text(row: dict, key: str, number: int, errors: list[LineError], *, required: bool = True) -> str:
+    value = row.get(key)
+    if value is None:
+        if required:
+            errors.append(LineError(number, key, "is missing"))
+        return ""
+    if not isinstance(value, str):
+        errors.append(LineError(number, key, "must be a string"))
+        return ""
+    if required and not value.strip():
+        errors.append(LineError(number, key, "is empty"))
+    if len(value) > MAX_TEXT_CHARS:
+        errors.append(LineError(number, key, f"is longer than {MAX_TEXT_CHARS:,} characters"))
+    return value
+
+
+def _raise_if_errors(errors: list[LineError], rows: int) -> None:
+    if errors:
+        shown = "; ".join(str(e) for e in errors[:20])
+        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
+        raise ImportFileError(
+            f"Nothing was imported: {len(errors)} error(s) in the file: {shown}{more}",
+            errors=[{"line": e.line, "field": e.field, "message": e.message} for e in errors],
+        )
+    if rows == 0:
+        raise ImportFileError("Nothing was imported: the file has no records.")
+
+
+def _ensure_policy(project: Project, name: str, kind: str) -> Policy:
+    policy, _ = Policy.objects.get_or_create(project=project, name=name, defaults={"kind": kind})
+    return policy
+
+
+def _upsert_prompts(project: Project, texts: dict[str, tuple[str, dict]]) -> tuple[dict[str, Prompt], int]:
+    """texts: hash -> (text, metadata). Returns hash -> Prompt and how many were new."""
+    existing = {p.content_hash: p for p in Prompt.objects.filter(project=project, content_hash__in=list(texts))}
+    new = [
+        Prompt(project=project, text=text, metadata=meta, content_hash=h)
+        for h, (text, meta) in texts.items()
+        if h not in existing
+    ]
+    Prompt.objects.bulk_create(new, batch_size=2000)
+    if new:
+        existing = {p.content_hash: p for p in Prompt.objects.filter(project=project, content_hash__in=list(texts))}
+    return existing, len(new)
+
+
+def _upsert_samples(wanted: dict[tuple[int, int, str], tuple[str, dict]]) -> tuple[dict, int]:
+    """wanted: (prompt_id, policy_id, hash) -> (text, params). Returns that key -> sample id, and the new count."""
+    prompt_ids = {k[0] for k in wanted}
+    def load() -> dict:
+        found = {}
+        rows = Sample.objects.filter(prompt_id__in=prompt_ids).values_list("id", "prompt_id", "policy_id", "content_hash")
+        for sid, prompt_id, policy_id, h in rows.iterator(chunk_size=5000):
+            found[(prompt_id, policy_id, h)] = sid
+        return found
+    existing = load()
+    new = [
+        Sample(prompt_id=k[0], policy_id=k[1], content_hash=k[2], text=text, generation_params=params)
+        for k, (text, params) in wanted.items()
+        if k not in existing
+    ]
+    Sample.objects.bulk_create(new, batch_size=2000)
+    return (load() if new else existing), len(new)
+
+
+@transaction.atomic
+def prompts_import(*, project: Project, lines: Iterable[str | bytes]) -> ImportResult:
+    """Prompts JSONL: {"text": ..., "metadata"?: {...}, "reference"?: "..."}; `reference` becomes a
+    sample of the project's `human-reference` policy. Fables-style {"id","title","text","reference"} works as is."""
+    errors: list[LineError] = []
+    rows = _read_json_lines(lines, errors)
+    parsed: dict[str, tuple[str, dict]] = {}
+    references: dict[str, str] = {}
+    for number, row in rows:
+        text = _text(row, "text", number, errors)
+        metadata = row.get("metadata", {})
+        if not isinstance(metadata, dict):
+            errors.append(LineError(number, "metadata", "must be an object"))
+            continue
+        metadata = {**{k: row[k] for k in ("id", "title") if k in row}, **metadata}
+        reference = _text(row, "reference", number, errors, required=False)
+        if text:
+            h = content_hash(text)
+            parsed[h] = (text, metadata)
+            if reference.strip():
+                references[h] = reference
+    _raise_if_errors(errors, len(rows))
+    prompts, created = _upsert_prompts(project, parsed)
+    result = ImportResult(lines=len(rows), prompts_created=created)
+    if references:
+        policy = _ensure_policy(project, "human-reference", PolicyKind.HUMAN_REFERENCE)
+        wanted = {(prompts[h].id, policy.id, content_hash(ref)): (ref, {}) for h, ref in references.items()}
+        _, result.samples_created = _upsert_samples(wanted)
+    return result
+
+
+def _parse_pair_row(number: int, row: dict, errors: list[LineError], default_gold: bool) -> PairRecord | None:
+    batch = row.get("batch", "")
+    metadata = row.get("metadata", {})
+    if not isinstance(metadata, dict):
+        errors.append(LineError(number, "metadata", "must be an object"))
+        return None
+    if "chosen" in row or "rejected" in row:
+        chosen = _text(row, "chosen", number, errors)
+        rejected = _text(row, "rejected", number, errors)
+        if not (chosen and rejected):
+            return None
+        try:
+            prompt, answer_c, answer_r = split_hh_dialogue(chosen, rejected)
+        except ValueError as exc:
+            errors.append(LineError(number, "chosen/rejected", str(exc)))
+            return None
+        if not answer_c or not answer_r:
+            errors.append(LineError(number, "chosen/rejected", "a final Assistant turn is empty"))
+            return None
+        if answer_c == answer_r:
+            errors.append(LineError(number, "chosen/rejected", "the two answers are identical"))
+            return None
+        # Canonical order by content hash, so the chosen answer is not always A.
+        chosen_first = content_hash(answer_c) < content_hash(answer_r)
+        a, b = (answer_c, answer_r) if chosen_first else (answer_r, answer_c)
+        gold = ("a" if chosen_first else "b") if default_gold else ""
+        return PairRecord(number, prompt, a, b, "hh-rlhf", "hh-rlhf", gold, str(batch), metadata)
+    prompt = _text(row, "prompt", number, errors)
+    a = _text(row, "response_a", number, errors)
+    b = _text(row, "response_b", number, errors)
+    policy_a = row.get("policy_a", "imported")
+    policy_b = row.get("policy_b", "imported")
+    for key, value in (("policy_a", policy_a), ("policy_b", policy_b)):
+        if not isinstance(value, str) or not value.strip() or len(value) > 120:
+            errors.append(LineError(number, key, "must be a non-empty name of at most 120 characters"))
+            return None
+    gold_choice = row.get("gold_choice", "")
+    if gold_choice not in ("", *GOLD_CHOICES):
+        errors.append(LineError(number, "gold_choice", f"must be one of {', '.join(GOLD_CHOICES)}"))
+        return None
+    if not isinstance(batch, str):
+        errors.append(LineError(number, "batch", "must be a string"))
+        return None
+    if a and b and a == b and policy_a == policy_b:
+        errors.append(LineError(number, "response_b", "is identical to response_a"))
+        return None
+    if not (prompt and a and b):
+        return None
+    return PairRecord(number, prompt, a, b, policy_a, policy_b, gold_choice, batch, metadata)
+
+
+@transaction.atomic
+def pairs_import(*, project: Project, lines: Iterable[str | bytes], gold: bool = False) -> ImportResult:
+    """Pairs JSONL in either format:
+    - HH-RLHF dialogues {"chosen", "rejected"} (with gold=True the human preference becomes the gold answer);
+    - {"prompt", "response_a", "response_b", "policy_a"?, "policy_b"?, "gold_choice"?, "batch"?, "metadata"?}.
+    """
+    errors: list[LineError] = []
+    rows = _read_json_lines(lines, errors)
+    records = [r for number, row in rows if (r := _parse_pair_row(number, row, errors, gold)) is not None]
+    _raise_if_errors(errors, len(rows))
+    prompts, prompts_created = _upsert_prompts(project, {content_hash(r.prompt): (r.prompt, {}) for r in records})
+    policy_names = {r.policy_a for r in records} | {r.policy_b for r in records}
+    policies = {name: _ensure_policy(project, name, PolicyKind.IMPORTED) for name in policy_names}
+    wanted: dict[tuple[int, int, str], tuple[str, dict]] = {}
+    keys = []
+    for r in records:
+        prompt_id = prompts[content_hash(r.prompt)].id
+        key_a = (prompt_id, policies[r.policy_a].id, content_hash(r.response_a))
+        key_b = (prompt_id, policies[r.policy_b].id, content_hash(r.response_b))
+        wanted[key_a] = (r.response_a, {})
+        wanted[key_b] = (r.response_b, {})
+        keys.append((r, prompt_id, key_a, key_b))
+    sample_ids, samples_created = _upsert_samples(wanted)
+    existing = set(
+        Pair.objects.filter(project=project, prompt_id__in={k[1] for k in keys}).values_list("sample_a_id", "sample_b_id")
+    )
+    new_pairs = {}
+    for r, prompt_id, key_a, key_b in keys:
+        ids = (sample_ids[key_a], sample_ids[key_b])
+        if ids in existing or ids in new_pairs:
+            continue
+        new_pairs[ids] = Pair(
+            project=project,
+            prompt_id=prompt_id,
+            sample_a_id=ids[0],
+            sample_b_id=ids[1],
+            is_gold=bool(r.gold_choice),
+            gold_choice=r.gold_choice,
+            batch=r.batch,
+        )
+    Pair.objects.bulk_create(list(new_pairs.values()), batch_size=2000)
+    return ImportResult(
+        lines=len(rows),
+        prompts_created=prompts_created,
+        samples_created=samples_created,
+        pairs_created=len(new_pairs),
+        pairs_existing=len(keys) - len(new_pairs),
+    )

@@ -1,0 +1,195 @@
+"""Submitting, skipping, flagging and revising judgments. Checks come first; a rejected call writes nothing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+
+from labeling.models import (
+    Assignment,
+    AssignmentStatus,
+    Choice,
+    Comparison,
+    FlagReason,
+    Pair,
+    PairFlag,
+    Project,
+)
+
+from . import clock
+from .errors import AlreadySubmitted, DomainError, Forbidden, LeaseExpired, NotFound
+
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+SWAPPED_CHOICE = {Choice.A: Choice.B, Choice.B: Choice.A, Choice.TIE: Choice.TIE, Choice.BOTH_BAD: Choice.BOTH_BAD}
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """A judgment as the labeler made it, relative to the order they saw."""
+
+    choice: str
+    confidence: int | None = None
+    rationale: str = ""
+    time_spent_ms: int = 0
+    flag_reason: str = ""
+    flag_note: str = ""
+
+
+def to_canonical_choice(shown_choice: str, swapped: bool) -> str:
+    return SWAPPED_CHOICE[Choice(shown_choice)] if swapped else shown_choice
+
+
+def to_canonical_confidence(shown: int | None, swapped: bool, project: Project) -> int | None:
+    """Mirror the scale when the display was swapped: 1 (left much better) becomes 9 (right much better)."""
+    if shown is None or not swapped:
+        return shown
+    return project.confidence_min + project.confidence_max - shown
+
+
+def check_judgment(*, project: Project, judgment: Judgment) -> None:
+    if judgment.choice not in Choice.values:
+        raise DomainError(f"Unknown choice {judgment.choice!r}; expected one of {', '.join(Choice.values)}.")
+    if judgment.choice == Choice.TIE and not project.allow_tie:
+        raise DomainError("This project does not allow ties.")
+    if judgment.choice == Choice.BOTH_BAD and not project.allow_both_bad:
+        raise DomainError("This project does not allow 'both bad'.")
+    if judgment.confidence is not None and not (
+        project.confidence_min <= judgment.confidence <= project.confidence_max
+    ):
+        raise DomainError(
+            f"Confidence {judgment.confidence} is outside the scale "
+            f"{project.confidence_min}–{project.confidence_max}."
+        )
+    if judgment.confidence is not None and judgment.choice in (Choice.A, Choice.B):
+        mid = project.confidence_midpoint
+        leans_a = judgment.confidence < mid
+        leans_b = judgment.confidence > mid
+        if (judgment.choice == Choice.A and leans_b) or (judgment.choice == Choice.B and leans_a):
+            raise DomainError("The confidence leans the other way from the choice.")
+    if not 0 <= judgment.time_spent_ms <= MAX_TIME_SPENT_MS:
+        raise DomainError("time_spent_ms must be between 0 and 86,400,000.")
+    if judgment.flag_reason and judgment.flag_reason not in FlagReason.values:
+        raise DomainError(f"Unknown flag reason {judgment.flag_reason!r}.")
+
+
+def _lock_open_assignment(*, assignment_id: int, labeler: AbstractBaseUser, now: datetime) -> Assignment:
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("pair__project")
+        .filter(id=assignment_id)
+        .first()
+    )
+    if assignment is None or assignment.labeler_id != labeler.pk:
+        raise NotFound("No such assignment of yours.")
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        raise AlreadySubmitted("This pair was already submitted; revise the comparison instead.")
+    if assignment.status != AssignmentStatus.OPEN:
+        raise LeaseExpired(f"This pair is no longer yours to judge (it was {assignment.status}).")
+    if assignment.expires_at <= now:
+        raise LeaseExpired("Your time on this pair ran out and it went back to the pool. Load the next pair.")
+    return assignment
+
+
+def _close(assignment: Assignment, status: str, now: datetime, *, submitted: bool) -> None:
+    Assignment.objects.filter(id=assignment.id).update(status=status, closed_at=now)
+    counters = {"leased_count": F("leased_count") - 1}
+    if submitted:
+        counters["submitted_count"] = F("submitted_count") + 1
+    Pair.objects.filter(id=assignment.pair_id).update(**counters)
+
+
+def comparison_submit(
+    *, assignment_id: int, labeler: AbstractBaseUser, judgment: Judgment, now: datetime | None = None
+) -> Comparison:
+    """Record a judgment on an open, unexpired lease of the labeler's. Locks the assignment, then the pair."""
+    now = now or clock.now()
+    with transaction.atomic():
+        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        project = assignment.pair.project
+        check_judgment(project=project, judgment=judgment)
+        comparison = Comparison.objects.create(
+            assignment=assignment,
+            pair_id=assignment.pair_id,
+            labeler=labeler,
+            choice=to_canonical_choice(judgment.choice, assignment.swapped),
+            shown_choice=judgment.choice,
+            confidence=to_canonical_confidence(judgment.confidence, assignment.swapped, project),
+            shown_confidence=judgment.confidence,
+            rationale=judgment.rationale,
+            time_spent_ms=judgment.time_spent_ms,
+            created_at=now,
+        )
+        if judgment.flag_reason:
+            PairFlag.objects.create(
+                pair_id=assignment.pair_id,
+                labeler=labeler,
+                reason=judgment.flag_reason,
+                note=judgment.flag_note,
+                created_at=now,
+            )
+        _close(assignment, AssignmentStatus.SUBMITTED, now, submitted=True)
+    return comparison
+
+
+def assignment_skip(*, assignment_id: int, labeler: AbstractBaseUser, now: datetime | None = None) -> None:
+    now = now or clock.now()
+    with transaction.atomic():
+        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        _close(assignment, AssignmentStatus.SKIPPED, now, submitted=False)
+
+
+def assignment_flag(
+    *, assignment_id: int, labeler: AbstractBaseUser, reason: str, note: str = "", now: datetime | None = None
+) -> PairFlag:
+    """Flag a pair instead of judging it; the labeler is not asked for it again."""
+    now = now or clock.now()
+    if reason not in FlagReason.values:
+        raise DomainError(f"Unknown flag reason {reason!r}; expected one of {', '.join(FlagReason.values)}.")
+    if reason == FlagReason.OTHER and not note.strip():
+        raise DomainError("Say what is wrong when flagging with reason 'other'.")
+    with transaction.atomic():
+        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        flag = PairFlag.objects.create(
+            pair_id=assignment.pair_id, labeler=labeler, reason=reason, note=note, created_at=now
+        )
+        _close(assignment, AssignmentStatus.FLAGGED, now, submitted=False)
+    return flag
+
+
+def comparison_revise(
+    *, comparison_id: int, labeler: AbstractBaseUser, judgment: Judgment, now: datetime | None = None
+) -> Comparison:
+    """A new revision of the labeler's own current comparison; the old row is kept, marked not current."""
+    now = now or clock.now()
+    with transaction.atomic():
+        previous = (
+            Comparison.objects.select_for_update(of=("self",))
+            .select_related("assignment", "pair__project")
+            .filter(id=comparison_id)
+            .first()
+        )
+        if previous is None or previous.labeler_id != labeler.pk:
+            raise NotFound("No such comparison of yours.")
+        if not previous.is_current:
+            raise Forbidden("Only the current revision of a comparison can be revised.")
+        project = previous.pair.project
+        check_judgment(project=project, judgment=judgment)
+        swapped = previous.assignment.swapped
+        Comparison.objects.filter(id=previous.id).update(is_current=False)
+        return Comparison.objects.create(
+            assignment=previous.assignment,
+            pair=previous.pair,
+            labeler=labeler,
+            choice=to_canonical_choice(judgment.choice, swapped),
+            shown_choice=judgment.choice,
+            confidence=to_canonical_confidence(judgment.confidence, swapped, project),
+            shown_confidence=judgment.confidence,
+            rationale=judgment.rationale,
+            time_spent_ms=judgment.time_spent_ms,
+            revision=previous.revision + 1,
+            supersedes=previous,
+            created_at=now,
+        )

@@ -1,0 +1,113 @@
+"""PPOConfig: every knob of a PPO run, saved as JSON beside the run's artifacts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.sampling import DEFAULT_INSTRUCTION_TEMPLATE
+
+CONFIG_FILENAME = "ppo_config.json"
+KL_ESTIMATORS = ("k1", "k2", "k3")
+
+
+@dataclass
+class PPOConfig:
+    """Defaults follow Huang et al. 2024, "The N+ Implementation Details of RLHF with PPO"."""
+
+    seed: int = 0
+    """Seeds prompt order, sampling and minibatch shuffling; a run is reproducible from it."""
+    total_episodes: int | None = None
+    """Responses to sample and learn from in total; None means one pass over the prompts."""
+    batch_size: int = 8
+    """Prompts (one response each) rolled out per PPO step."""
+    mini_batch_size: int = 8
+    """Rollouts per gradient step; must divide batch_size."""
+    ppo_epochs: int = 4
+    """Optimisation passes over each batch of rollouts (N+: 4)."""
+    learning_rate: float = 3e-6
+    """AdamW learning rate for policy and value model (N+: 3e-6 for 1B models)."""
+    anneal_lr: bool = True
+    """Decay the learning rate linearly to 0 over the run (N+)."""
+    adam_eps: float = 1e-5
+    """Adam epsilon (N+: 1e-5 rather than PyTorch's 1e-8)."""
+    max_grad_norm: float = 1.0
+    """Clip the global gradient norm to this value; 0 disables clipping."""
+    kl_coef: float = 0.05
+    """Weight of the per-token KL penalty to the reference policy (N+: 0.05)."""
+    kl_estimator: str = "k1"
+    """Per-token KL estimator in the reward: k1 = log(pi/pi_ref) (N+), k2 or k3 (Schulman 2020)."""
+    gamma: float = 1.0
+    """Discount factor of GAE (N+: 1)."""
+    lam: float = 0.95
+    """GAE lambda (N+: 0.95)."""
+    clip_range: float = 0.2
+    """PPO ratio clipping epsilon for the policy loss."""
+    clip_range_value: float = 0.2
+    """Clipping range of value predictions around their rollout values."""
+    vf_coef: float = 0.1
+    """Weight of the value loss in the joint loss (N+: 0.1)."""
+    whiten_rewards: bool = False
+    """Whiten per-token rewards before GAE (N+ leaves this off for TL;DR)."""
+    temperature: float = 0.7
+    """Sampling temperature; logits are divided by it for every log-prob too (N+: 0.7)."""
+    max_new_tokens: int = 53
+    """Response length cap in tokens (N+ uses 53 for TL;DR summaries)."""
+    missing_eos_score: float | None = -1.0
+    """Score given to responses that hit max_new_tokens without EOS; None keeps the scorer's score (N+: -1)."""
+    max_prompt_tokens: int = 512
+    """Formatted prompts longer than this keep only their last tokens (left truncation, as the reward model)."""
+    instruction_template: str = DEFAULT_INSTRUCTION_TEMPLATE
+    """User message built from each prompt; `{text}` is replaced by the prompt text."""
+    save_every: int = 10
+    """Write a resumable checkpoint every this many steps (and at the end); 0 only at the end."""
+    device: str | None = None
+    """torch device, e.g. cuda or cpu; None picks CUDA when available."""
+
+    def __post_init__(self) -> None:
+        positive = ("batch_size", "mini_batch_size", "ppo_epochs", "max_new_tokens", "max_prompt_tokens")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size % self.mini_batch_size:
+            raise ValueError(f"mini_batch_size ({self.mini_batch_size}) must divide batch_size ({self.batch_size})")
+        if self.total_episodes is not None and self.total_episodes < 1:
+            raise ValueError("total_episodes must be >= 1 (or None for one pass over the prompts)")
+        if self.temperature <= 0:
+            raise ValueError("temperature must be > 0: PPO samples, and log-probs divide logits by it")
+        if self.kl_estimator not in KL_ESTIMATORS:
+            raise ValueError(f"kl_estimator must be one of {KL_ESTIMATORS}, got {self.kl_estimator!r}")
+        if not 0 <= self.gamma <= 1 or not 0 <= self.lam <= 1:
+            raise ValueError("gamma and lam must lie in [0, 1]")
+        for name in ("learning_rate", "clip_range", "clip_range_value"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+        for name in ("kl_coef", "vf_coef", "max_grad_norm", "save_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if "{text}" not in self.instruction_template:
+            raise ValueError("instruction_template must contain the placeholder {text}")
+
+    def num_steps(self, num_prompts: int) -> int:
+        """PPO steps in the run: total episodes (default one pass over the prompts) over batch size."""
+        episodes = self.total_episodes if self.total_episodes is not None else num_prompts
+        return max(1, -(-episodes // self.batch_size))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, out_dir: Path) -> Path:
+        path = Path(out_dir) / CONFIG_FILENAME
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> PPOConfig:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown PPOConfig fields {unknown}")
+        return cls(**data)

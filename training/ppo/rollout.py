@@ -1,0 +1,174 @@
+"""Rollout phase of PPO: encode prompts, sample responses, and score them with every model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import torch
+from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
+
+from training.models import default_dtype
+from training.ppo.math import entropy_from_logits, logprobs_from_logits, truncate_after_eos
+from training.sampling import format_prompt
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Any callable giving one score per (prompt, response) text pair, e.g. a synthetic reward."""
+
+    def __call__(self, prompts: list[str], responses: list[str]) -> Sequence[float]: ...
+
+
+@dataclass
+class Batch:
+    """Prompts and sampled responses as token ids, in the layout chat-template prompt + response + EOS."""
+
+    prompts: list[str]
+    queries: torch.Tensor  # (B, P) left-padded prompt ids
+    query_mask: torch.Tensor  # (B, P)
+    responses: torch.Tensor  # (B, R) right-padded after the first EOS
+    response_mask: torch.Tensor  # (B, R) bool, tokens up to and including the first EOS
+    has_eos: torch.Tensor  # (B,) bool
+    response_texts: list[str]
+
+    def model_inputs(self) -> dict[str, torch.Tensor]:
+        input_ids = torch.cat([self.queries, self.responses], 1)  # (B, P + R)
+        attention_mask = torch.cat([self.query_mask, self.response_mask.long()], 1)
+        # Left padding shifts positions; derive them from the mask as generate() does.
+        position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "position_ids": position_ids}
+
+
+def prompts_encode(
+    tokenizer: PreTrainedTokenizerBase, prompts: list[str], *, template: str, max_tokens: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Chat-formatted prompt ids, left-truncated to `max_tokens` and left-padded: (ids, mask, n_truncated)."""
+    encoded = [
+        tokenizer(format_prompt(tokenizer, text, template), add_special_tokens=False)["input_ids"] for text in prompts
+    ]
+    truncated = sum(len(ids) > max_tokens for ids in encoded)
+    encoded = [ids[-max_tokens:] for ids in encoded]
+    width = max(len(ids) for ids in encoded)
+    queries = torch.full((len(encoded), width), tokenizer.pad_token_id, dtype=torch.long)  # (B, P)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for row, ids in enumerate(encoded):
+        queries[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+        mask[row, width - len(ids) :] = 1
+    return queries.to(device), mask.to(device), truncated
+
+
+@torch.no_grad()
+def responses_generate(
+    policy: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    *,
+    prompts: list[str],
+    queries: torch.Tensor,
+    query_mask: torch.Tensor,
+    temperature: float,
+    max_new_tokens: int,
+) -> Batch:
+    """Sample one response per prompt with pure temperature sampling (no top-k/top-p, so log-probs match)."""
+    out = policy.generate(
+        input_ids=queries,
+        attention_mask=query_mask,
+        do_sample=True,
+        temperature=temperature,
+        top_k=0,
+        top_p=1.0,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    raw = out[:, queries.shape[1] :]  # (B, R)
+    responses, response_mask, has_eos = truncate_after_eos(
+        raw, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
+    texts = tokenizer.batch_decode(responses, skip_special_tokens=True)
+    return Batch(prompts, queries, query_mask, responses, response_mask, has_eos, texts)
+
+
+def response_logits(model: PreTrainedModel, batch: Batch, *, temperature: float) -> torch.Tensor:
+    """Temperature-scaled logits predicting each response token: (B, R, V)."""
+    logits = model(**batch.model_inputs()).logits  # (B, P + R, V)
+    start = batch.queries.shape[1]
+    return logits[:, start - 1 : -1].float() / temperature
+
+
+def response_logprobs(model: PreTrainedModel, batch: Batch, *, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-probs (B, R), entropies (B, R)) of the response tokens under `model` at `temperature`."""
+    logits = response_logits(model, batch, temperature=temperature)
+    return logprobs_from_logits(logits, batch.responses), entropy_from_logits(logits)
+
+
+def _backbone_and_head(model: PreTrainedModel):
+    backbone = getattr(model, model.base_model_prefix, None)
+    head = getattr(model, "score", None)
+    if backbone is None or head is None:
+        raise ValueError(f"{type(model).__name__}: expected a sequence-classification model with a `score` head")
+    return backbone, head
+
+
+def token_values(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
+    """Scalar head applied at every position: (B, P + R)."""
+    backbone, head = _backbone_and_head(model)
+    hidden = backbone(**batch.model_inputs()).last_hidden_state  # (B, P + R, H)
+    return head(hidden).squeeze(-1).float()
+
+
+def response_values(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
+    """Value of the state before each response token: (B, R)."""
+    start = batch.queries.shape[1]
+    return token_values(model, batch)[:, start - 1 : -1]
+
+
+def load_scalar_model(model_dir: Path | str, *, device: torch.device, dtype: torch.dtype) -> PreTrainedModel:
+    """A sequence-classification model with one output; a causal-LM folder gets a zero-initialised head."""
+    model = AutoModelForSequenceClassification.from_pretrained(Path(model_dir), num_labels=1, dtype=dtype)
+    architectures = getattr(model.config, "architectures", None) or []
+    if not any(name.endswith("ForSequenceClassification") for name in architectures):
+        # A fresh head from a policy folder: start from V = 0 rather than random values.
+        _, head = _backbone_and_head(model)
+        torch.nn.init.zeros_(head.weight)
+        if getattr(head, "bias", None) is not None:
+            torch.nn.init.zeros_(head.bias)
+    return model.to(device)
+
+
+class RewardModelScorer:
+    """Scores the exact sampled tokens (no re-tokenisation) with a frozen reward model."""
+
+    def __init__(self, model_dir: Path | str, *, device: torch.device) -> None:
+        self.model_dir = Path(model_dir)
+        self.model = load_scalar_model(self.model_dir, device=device, dtype=default_dtype(device)).eval()
+        self.model.requires_grad_(False)
+
+    @torch.no_grad()
+    def score_batch(self, batch: Batch) -> torch.Tensor:
+        """Head output on each sequence's last real token, where the reward model reads it: (B,)."""
+        values = token_values(self.model, batch)  # (B, P + R)
+        last = batch.queries.shape[1] + batch.response_mask.long().sum(1) - 1  # (B,)
+        return values[torch.arange(values.shape[0], device=values.device), last]
+
+
+def batch_score(scorer: RewardModelScorer | Scorer, batch: Batch) -> torch.Tensor:
+    """Raw scores (B,) from a reward model or a text scorer."""
+    if isinstance(scorer, RewardModelScorer):
+        return scorer.score_batch(batch).float()
+    scores = scorer(list(batch.prompts), list(batch.response_texts))
+    scores = torch.as_tensor([float(s) for s in scores], dtype=torch.float32, device=batch.responses.device)
+    if scores.shape != (len(batch.prompts),):
+        raise ValueError(f"scorer returned {tuple(scores.shape)} scores for {len(batch.prompts)} responses")
+    if not torch.isfinite(scores).all():
+        raise ValueError("scorer returned a non-finite score")
+    return scores
+
+
+def penalise_missing_eos(scores: torch.Tensor, has_eos: torch.Tensor, penalty_score: float | None) -> torch.Tensor:
+    """Replace the score of responses without EOS by `penalty_score` (N+ details); None leaves them."""
+    if penalty_score is None:
+        return scores
+    return torch.where(has_eos, scores, torch.full_like(scores, penalty_score))
