@@ -1,7 +1,16 @@
 """Tests: PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL point there (as .ci/run does)."""
+import os
+
 from .base import *  # noqa: F401,F403
+from .base import DATABASES
 from .env import DATA_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ARTIFACT_DIR = str(DATA_DIR / "test-artifacts")
 EXPORT_DIR = str(DATA_DIR / "test-exports")
+
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # One test database per pytest process, so concurrent runs on one server never drop each other's database.
+    # Subprocesses (a Celery worker under test) inherit the parent's name through ARBITER_TEST_DB_OWNER_PID.
+    owner = os.environ.setdefault("ARBITER_TEST_DB_OWNER_PID", str(os.getpid()))
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{owner}"}
