@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "labeling",
     "frontend",
 ]
@@ -102,6 +103,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Human-feedback labeling and RLHF data platform.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: an embedded filesystem broker by default so nothing needs installing; Redis in production.

@@ -8,6 +8,9 @@ from .env import DATA_DIR
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ARTIFACT_DIR = str(DATA_DIR / "test-artifacts")
 EXPORT_DIR = str(DATA_DIR / "test-exports")
+# Serve static files from the apps directly; tests never run collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # One test database per pytest process, so concurrent runs on one server never drop each other's database.
