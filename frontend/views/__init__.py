@@ -1,0 +1,1 @@
+"""Browser views: thin adapters over labeling services and selectors."""
