@@ -1,0 +1,99 @@
+"""`python -m rewards train|evaluate`: reward-model training and evaluation without Django."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+from rewards.config import RewardConfig
+from training.cli_args import add_dataclass_arguments, dataclass_from_args
+
+
+def _configure_train(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="training pairs, TRL JSONL (prompt, chosen, rejected)")
+    parser.add_argument("--base", required=True, help="policy backbone: tiny, smollm2-135m or a local model folder")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the trained reward model")
+    parser.add_argument("--eval-data", type=Path, help="held-out pairs; default: a seeded split of --data")
+    parser.add_argument("--eval-fraction", type=float, default=0.1, help="held-out share of --data without --eval-data")
+    parser.add_argument("--limit", type=int, help="use only the first N training pairs (after the split)")
+    add_dataclass_arguments(parser, RewardConfig)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from rewards.data import load_preferences
+    from rewards.train import reward_model_train
+    from training.commands import tqdm_progress
+    from training.models import resolve_model
+
+    config = dataclass_from_args(RewardConfig, args)
+    train = load_preferences(args.data)
+    if args.eval_data is not None:
+        held_out = load_preferences(args.eval_data)
+    else:
+        if not 0 < args.eval_fraction < 1:
+            raise ValueError("--eval-fraction must be in (0, 1)")
+        order = list(range(len(train)))
+        random.Random(config.seed).shuffle(order)
+        cut = round(len(train) * args.eval_fraction)
+        held_out, train = [train[i] for i in order[:cut]], [train[i] for i in order[cut:]]
+    if args.limit is not None:
+        train = train[: args.limit]
+    base = resolve_model(args.base)
+    progress, bar = tqdm_progress("reward model")
+    result = reward_model_train(
+        config=config, train=train, eval=held_out, base_model_dir=base, out_dir=args.out, progress=progress
+    )
+    bar.close()
+    summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("loss_history",)}
+    summary["out_dir"] = str(result.out_dir)
+    summary["metrics"] = {k: v for k, v in result.metrics.items() if k != "calibration"}
+    summary["ece"] = result.metrics.get("calibration", {}).get("ece")
+    summary["loss_first_last"] = [result.loss_history[0], result.loss_history[-1]] if result.loss_history else []
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True, help="reward model folder written by `train`")
+    parser.add_argument("--data", type=Path, required=True, help="pairs to evaluate, TRL JSONL")
+    parser.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from rewards.data import load_preferences
+    from rewards.scoring import reward_model_evaluate
+
+    metrics = reward_model_evaluate(
+        model_dir=args.model, examples=load_preferences(args.data), batch_size=args.batch_size
+    )
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+SUBCOMMANDS = {
+    "train": ("train a reward model on preference pairs", _configure_train, _run_train),
+    "evaluate": ("held-out accuracy (with 95% CI) of a reward model", _configure_evaluate, _run_evaluate),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are local folders; never reach a hub
+    parser = argparse.ArgumentParser(prog="python -m rewards", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, configure, _) in SUBCOMMANDS.items():
+        configure(subparsers.add_parser(name, help=help_text, description=help_text))
+    args = parser.parse_args(argv)
+    try:
+        return SUBCOMMANDS[args.command][2](args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
