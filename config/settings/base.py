@@ -127,6 +127,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"rounds.tasks.gpu_*": {"queue": "gpu"}}
+CELERY_BEAT_SCHEDULE = {
+    "expire-stale-leases": {"task": "labeling.expire_stale_leases", "schedule": 60.0},
+}
 
 ARBITER = {
     # How many open leases one labeler may hold at once.
