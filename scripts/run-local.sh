@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install and run Arbiter on embedded defaults: SQLite, a filesystem Celery broker, one worker, the web
+# server on http://127.0.0.1:8000, with the demo projects and accounts loaded. Ctrl-C stops everything.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh
+export DJANGO_SETTINGS_MODULE=config.settings.local HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+PY=.venv/bin/python
+$PY manage.py migrate --noinput -v0
+$PY manage.py load_demo
+mkdir -p data
+echo "==> starting a Celery worker (queues default,gpu; log in data/worker.log)"
+$PY -m celery -A config worker -Q default,gpu --concurrency=1 -B -s data/celerybeat-schedule \
+  --loglevel=INFO >data/worker.log 2>&1 &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
+echo "==> Arbiter on http://127.0.0.1:${PORT:-8000}/  (log in as labeler / arbiter-demo, researcher / arbiter-demo, admin / arbiter-demo)"
+$PY manage.py runserver "127.0.0.1:${PORT:-8000}" --noreload
