@@ -76,6 +76,11 @@ def _upload_lines(request) -> list[bytes]:
     raise DomainError("Send a JSONL file as multipart field 'file', or a JSON body {\"lines\": [...]}.")
 
 
+def _flag(request, name: str) -> bool:
+    value = request.query_params.get(name, request.data.get(name, "") if hasattr(request.data, "get") else "")
+    return str(value).lower() in {"1", "true", "yes"}
+
+
 class ImportView(APIView):
     permission_classes = [IsResearcher]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -85,12 +90,13 @@ class ImportView(APIView):
     def post(self, request, slug: str):
         project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
         lines = _upload_lines(request)
+        skip_invalid = _flag(request, "skip_invalid")
         if self.kind == "prompts":
-            result = imports.prompts_import(project=project, lines=lines)
+            result = imports.prompts_import(project=project, lines=lines, skip_invalid=skip_invalid)
         else:
-            gold = str(request.query_params.get("gold", request.data.get("gold", ""))).lower() in {"1", "true", "yes"}
-            result = imports.pairs_import(project=project, lines=lines, gold=gold)
-        return Response(s.ImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
+            result = imports.pairs_import(project=project, lines=lines, gold=_flag(request, "gold"), skip_invalid=skip_invalid)
+        body = {**s.ImportResultSerializer(result).data, "skipped": result.details.get("skipped", [])}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class NextPairView(APIView):

@@ -69,16 +69,22 @@ def content_hash(*parts: str) -> str:
 
 
 def split_hh_dialogue(chosen: str, rejected: str) -> tuple[str, str, str]:
-    """HH-RLHF: the shared prompt runs up to and including the last '\\n\\nAssistant:'; the rest are the answers."""
-    cut_c = chosen.rfind(HH_ASSISTANT_TURN)
-    cut_r = rejected.rfind(HH_ASSISTANT_TURN)
-    if cut_c < 0 or cut_r < 0:
-        raise ValueError("has no '\\n\\nAssistant:' turn")
-    prompt_c = chosen[: cut_c + len(HH_ASSISTANT_TURN)]
-    prompt_r = rejected[: cut_r + len(HH_ASSISTANT_TURN)]
-    if prompt_c != prompt_r:
-        raise ValueError("chosen and rejected do not share the same dialogue before the last Assistant turn")
-    return prompt_c, chosen[cut_c + len(HH_ASSISTANT_TURN) :].strip(), rejected[cut_r + len(HH_ASSISTANT_TURN) :].strip()
+    """HH-RLHF: the prompt runs up to and including the last '\\n\\nAssistant:' the two dialogues share.
+
+    Usually that is the last Assistant turn of both; when one answer itself contains further turns, the cut is
+    the last Assistant turn inside the common prefix, so the two answers always follow the same prompt.
+    """
+    common = 0
+    limit = min(len(chosen), len(rejected))
+    while common < limit and chosen[common] == rejected[common]:
+        common += 1
+    cut = chosen.rfind(HH_ASSISTANT_TURN, 0, common)
+    if cut < 0:
+        if HH_ASSISTANT_TURN not in chosen or HH_ASSISTANT_TURN not in rejected:
+            raise ValueError("has no '\\n\\nAssistant:' turn")
+        raise ValueError("chosen and rejected do not share a dialogue before an Assistant turn")
+    end = cut + len(HH_ASSISTANT_TURN)
+    return chosen[:end], chosen[end:].strip(), rejected[end:].strip()
 
 
 def _read_json_lines(lines: Iterable[str | bytes], errors: list[LineError]) -> list[tuple[int, dict]]:
@@ -120,8 +126,8 @@ def _text(row: dict, key: str, number: int, errors: list[LineError], *, required
     return value
 
 
-def _raise_if_errors(errors: list[LineError], rows: int) -> None:
-    if errors:
+def _raise_if_errors(errors: list[LineError], rows: int, *, skip_invalid: bool = False) -> None:
+    if errors and not skip_invalid:
         shown = "; ".join(str(e) for e in errors[:20])
         more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
         raise ImportFileError(
@@ -130,6 +136,10 @@ def _raise_if_errors(errors: list[LineError], rows: int) -> None:
         )
     if rows == 0:
         raise ImportFileError("Nothing was imported: the file has no records.")
+
+
+def _skipped(errors: list[LineError]) -> dict[str, Any]:
+    return {"skipped": [{"line": e.line, "field": e.field, "message": e.message} for e in errors]} if errors else {}
 
 
 def _ensure_policy(project: Project, name: str, kind: str) -> Policy:
@@ -171,7 +181,7 @@ def _upsert_samples(wanted: dict[tuple[int, int, str], tuple[str, dict]]) -> tup
 
 
 @transaction.atomic
-def prompts_import(*, project: Project, lines: Iterable[str | bytes]) -> ImportResult:
+def prompts_import(*, project: Project, lines: Iterable[str | bytes], skip_invalid: bool = False) -> ImportResult:
     """Prompts JSONL: {"text": ..., "metadata"?: {...}, "reference"?: "..."}; `reference` becomes a
     sample of the project's `human-reference` policy. Fables-style {"id","title","text","reference"} works as is."""
     errors: list[LineError] = []
@@ -191,9 +201,9 @@ def prompts_import(*, project: Project, lines: Iterable[str | bytes]) -> ImportR
             parsed[h] = (text, metadata)
             if reference.strip():
                 references[h] = reference
-    _raise_if_errors(errors, len(rows))
+    _raise_if_errors(errors, len(rows), skip_invalid=skip_invalid)
     prompts, created = _upsert_prompts(project, parsed)
-    result = ImportResult(lines=len(rows), prompts_created=created)
+    result = ImportResult(lines=len(rows), prompts_created=created, details=_skipped(errors))
     if references:
         policy = _ensure_policy(project, "human-reference", PolicyKind.HUMAN_REFERENCE)
         wanted = {(prompts[h].id, policy.id, content_hash(ref)): (ref, {}) for h, ref in references.items()}
@@ -253,15 +263,20 @@ def _parse_pair_row(number: int, row: dict, errors: list[LineError], default_gol
 
 
 @transaction.atomic
-def pairs_import(*, project: Project, lines: Iterable[str | bytes], gold: bool = False) -> ImportResult:
+def pairs_import(
+    *, project: Project, lines: Iterable[str | bytes], gold: bool = False, skip_invalid: bool = False
+) -> ImportResult:
     """Pairs JSONL in either format:
     - HH-RLHF dialogues {"chosen", "rejected"} (with gold=True the human preference becomes the gold answer);
     - {"prompt", "response_a", "response_b", "policy_a"?, "policy_b"?, "gold_choice"?, "batch"?, "metadata"?}.
+    With skip_invalid the valid lines are imported and the bad ones reported in `details["skipped"]`.
     """
     errors: list[LineError] = []
     rows = _read_json_lines(lines, errors)
     records = [r for number, row in rows if (r := _parse_pair_row(number, row, errors, gold)) is not None]
-    _raise_if_errors(errors, len(rows))
+    _raise_if_errors(errors, len(rows), skip_invalid=skip_invalid)
+    if not records:
+        raise ImportFileError("Nothing was imported: no line of the file is valid.", errors=_skipped(errors)["skipped"])
     prompts, prompts_created = _upsert_prompts(project, {content_hash(r.prompt): (r.prompt, {}) for r in records})
     policy_names = {r.policy_a for r in records} | {r.policy_b for r in records}
     policies = {name: _ensure_policy(project, name, PolicyKind.IMPORTED) for name in policy_names}
@@ -299,4 +314,5 @@ def pairs_import(*, project: Project, lines: Iterable[str | bytes], gold: bool =
         samples_created=samples_created,
         pairs_created=len(new_pairs),
         pairs_existing=len(keys) - len(new_pairs),
+        details=_skipped(errors),
     )

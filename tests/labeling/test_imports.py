@@ -96,3 +96,28 @@ def test_prompts_import_with_references_creates_human_reference_samples(make_pro
 def test_prompts_import_rejects_bad_metadata():
     with pytest.raises(DomainError):
         prompts_import(project=None, lines=[json.dumps({"text": "x", "metadata": [1]})])
+
+
+def test_split_hh_dialogue_when_an_answer_contains_further_turns():
+    shared = "\n\nHuman: Are drag queens men?\n\nAssistant: No.\n\nHuman: Isn't that drag kings?\n\nAssistant:"
+    chosen = shared + " No, men who do that are drag queens.\n\nHuman: Ok.\n\nAssistant: Glad to help."
+    rejected = shared + " A drag king is the opposite."
+    prompt, a, b = split_hh_dialogue(chosen, rejected)
+    assert prompt == shared
+    assert a.endswith("Glad to help.") and b == "A drag king is the opposite."
+
+
+def test_skip_invalid_imports_the_valid_lines_of_the_real_file_and_reports_the_rest(make_project):
+    project = make_project(pairs=0)
+    with gzip.open(SHARED_DATA / "hh-rlhf-harmless-dev.jsonl.gz", "rt") as handle:
+        lines = handle.read().splitlines()
+    with pytest.raises(ImportFileError, match="line 61: chosen/rejected: a final Assistant turn is empty"):
+        pairs_import(project=project, lines=lines)
+    assert Pair.objects.filter(project=project).count() == 0
+    result = pairs_import(project=project, lines=lines, skip_invalid=True)
+    assert [e["line"] for e in result.details["skipped"]] == [61, 725]
+    assert result.pairs_created + result.pairs_existing == 1798
+    for raw in lines[:5]:
+        row = json.loads(raw)
+        prompt, chosen, rejected = split_hh_dialogue(row["chosen"], row["rejected"])
+        assert row["chosen"] == prompt + " " + chosen or row["chosen"].startswith(prompt)

@@ -1,4 +1,5 @@
 """Import prompts or pairs from a JSONL file into a project, atomically."""
+import gzip
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,29 +10,38 @@ from labeling.services.imports import pairs_import, prompts_import
 
 
 class Command(BaseCommand):
-    help = "Import a JSONL file of prompts or pairs (HH-RLHF chosen/rejected, or prompt/response_a/response_b)."
+    help = "Import a JSONL (or .jsonl.gz) file of prompts or pairs (HH-RLHF chosen/rejected, or prompt/response_a/response_b)."
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=["prompts", "pairs"])
         parser.add_argument("path", type=Path)
         parser.add_argument("--project", required=True)
         parser.add_argument("--gold", action="store_true", help="HH-RLHF pairs: use the human preference as gold.")
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="Import the valid lines and list the bad ones instead of failing."
+        )
 
-    def handle(self, *args, kind, path, project, gold, **options):
+    def handle(self, *args, kind, path, project, gold, skip_invalid, **options):
         target = Project.objects.filter(slug=project).first()
         if target is None:
             raise CommandError(f"No project {project!r}.")
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
         try:
-            with path.open("rb") as handle:
+            opener = gzip.open if path.suffix == ".gz" else open
+            with opener(path, "rb") as handle:
                 if kind == "prompts":
-                    result = prompts_import(project=target, lines=handle)
+                    result = prompts_import(project=target, lines=handle, skip_invalid=skip_invalid)
                 else:
-                    result = pairs_import(project=target, lines=handle, gold=gold)
+                    result = pairs_import(project=target, lines=handle, gold=gold, skip_invalid=skip_invalid)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
             f"{result.lines} lines: {result.prompts_created} new prompts, {result.samples_created} new samples, "
             f"{result.pairs_created} new pairs ({result.pairs_existing} already present)"
         )
+        skipped = result.details.get("skipped", [])
+        for error in skipped[:20]:
+            self.stdout.write(f"skipped line {error['line']}: {error['field']}: {error['message']}")
+        if len(skipped) > 20:
+            self.stdout.write(f"... and {len(skipped) - 20} more skipped lines")
