@@ -1,4 +1,4 @@
-"""Markdown to HTML with an allow-list of tags, so project instructions can never inject script or styles."""
+"""Markdown to HTML with an allow-list of tags; any other HTML in the source is shown as text, never run."""
 from __future__ import annotations
 
 import bleach
@@ -15,6 +15,6 @@ ALLOWED_PROTOCOLS = {"http", "https", "mailto"}
 
 def markdown_safe(text: str) -> SafeString:
     html = md.markdown(text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
-    cleaned = bleach.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=True)
+    cleaned = bleach.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=False)
     cleaned = bleach.linkify(cleaned, callbacks=[bleach.callbacks.nofollow])
     return mark_safe(cleaned)  # noqa: S308 - sanitised by bleach just above

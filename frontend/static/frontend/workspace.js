@@ -1,0 +1,441 @@
+/* Labeler workspace: one pair at a time from the JSON API, keyboard first, the next pair prefetched.
+ * Choice and confidence are kept consistent: digits below the scale's midpoint mean A (left) is better,
+ * above it B (right); choosing a side sets a default confidence on that side.
+ */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("workspace-config").textContent);
+  var csrfToken = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var $ = function (id) { return document.getElementById(id); };
+  var root = $("workspace");
+  var low = config.confidenceMin, high = config.confidenceMax, mid = (low + high) / 2;
+  var PROMPT_COLLAPSE_CHARS = 700, PROMPT_COLLAPSE_LINES = 12, RETRY_MAX_MS = 30000;
+
+  var state = {
+    current: null,      // the assignment on screen
+    prefetch: null,     // Promise of the next assignment (or null)
+    choice: null,
+    confidence: null,
+    busy: false,
+    expired: false,
+    retryTimer: null,
+    retryDelay: 2000,
+    leaseTimer: null,
+    visibleMs: 0,
+    visibleSince: null,
+  };
+
+  /* ---------- API ---------- */
+
+  function ApiError(status, body) {
+    this.status = status;
+    this.code = (body && body.code) || "";
+    this.detail = (body && body.detail) || "The server answered " + status + ".";
+  }
+
+  function api(method, url, body) {
+    var options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    var sentAt = Date.now();
+    return fetch(url, options).then(function (response) {
+      if (response.status === 204) return null;
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (!response.ok) throw new ApiError(response.status, data);
+        if (data && typeof data === "object") {
+          // Lease times are the server's: measure them against its Date header, not the local clock.
+          data._serverDate = Date.parse(response.headers.get("Date") || "") || sentAt;
+          data._receivedAt = Date.now();
+        }
+        return data;
+      });
+    });
+  }
+
+  function actionUrl(kind, id) { return config.urls[kind].replace("/0/", "/" + id + "/"); }
+  function leaseLeftMs(assignment) {
+    return Date.parse(assignment.expires_at) - assignment._serverDate - (Date.now() - assignment._receivedAt);
+  }
+  function isNetworkError(error) { return !(error instanceof ApiError) || error.status >= 500; }
+
+  function fetchNext(exclude) {
+    return api("POST", config.urls.next, { exclude: exclude || [] });
+  }
+
+  /* ---------- visible time (Page Visibility API) ---------- */
+
+  function clockStart() { state.visibleMs = 0; state.visibleSince = document.hidden ? null : performance.now(); }
+  function clockRead() {
+    return Math.round(state.visibleMs + (state.visibleSince === null ? 0 : performance.now() - state.visibleSince));
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden && state.visibleSince !== null) {
+      state.visibleMs += performance.now() - state.visibleSince;
+      state.visibleSince = null;
+    } else if (!document.hidden && state.visibleSince === null) {
+      state.visibleSince = performance.now();
+    }
+  });
+
+  /* ---------- rendering ---------- */
+
+  function setView(view) {
+    root.setAttribute("data-state", view);
+    $("loading").hidden = view !== "loading";
+    $("task").hidden = view !== "task";
+    $("empty").hidden = view !== "empty";
+  }
+
+  function notice(message, kind, actions) {
+    var box = $("notice");
+    box.replaceChildren();
+    if (!message) { box.hidden = true; return; }
+    box.className = "notice " + (kind || "info");
+    var p = document.createElement("p");
+    p.textContent = message;
+    box.appendChild(p);
+    (actions || []).forEach(function (action) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button small";
+      button.textContent = action.label;
+      button.addEventListener("click", action.run);
+      box.appendChild(button);
+    });
+    box.hidden = false;
+  }
+
+  function buildScale() {
+    var scale = $("scale");
+    for (var value = low; value <= high; value++) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button scale-step " + (value < mid ? "left" : value > mid ? "right" : "middle");
+      button.setAttribute("data-confidence", String(value));
+      button.setAttribute("aria-pressed", "false");
+      var digit = document.createElement("kbd");
+      digit.textContent = String(value);
+      var label = document.createElement("span");
+      label.textContent = config.confidenceLabels[String(value)];
+      button.append(digit, label);
+      scale.appendChild(button);
+    }
+  }
+
+  function buildFlagReasons() {
+    var box = $("flag-reasons");
+    config.flagReasons.forEach(function (reason, index) {
+      var label = document.createElement("label");
+      label.className = "radio";
+      var input = document.createElement("input");
+      input.type = "radio";
+      input.name = "flag-reason";
+      input.value = reason.value;
+      var key = document.createElement("kbd");
+      key.textContent = String(index + 1);
+      label.append(input, " ", key, " " + reason.label);
+      box.appendChild(label);
+    });
+  }
+
+  function renderSelection() {
+    document.querySelectorAll("[data-choice]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-choice") === state.choice));
+    });
+    document.querySelectorAll("[data-confidence]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(Number(button.getAttribute("data-confidence")) === state.confidence));
+    });
+    var names = { a: "A is better", b: "B is better", tie: "Tie", both_bad: "Both bad" };
+    var text = state.choice ? names[state.choice] : "Nothing chosen yet.";
+    if (state.choice && state.confidence !== null) text += " · " + state.confidence + " (" + config.confidenceLabels[String(state.confidence)] + ")";
+    $("selection").textContent = text;
+    $("submit").disabled = !state.choice || state.busy;
+  }
+
+  function renderPrompt(text) {
+    var prompt = $("prompt");
+    prompt.textContent = text;
+    var long = text.length > PROMPT_COLLAPSE_CHARS || text.split("\n").length > PROMPT_COLLAPSE_LINES;
+    $("toggle-prompt").hidden = !long;
+    setPromptCollapsed(long);
+  }
+
+  function setPromptCollapsed(collapsed) {
+    var prompt = $("prompt");
+    prompt.classList.toggle("collapsed", collapsed);
+    var toggle = $("toggle-prompt");
+    toggle.setAttribute("aria-expanded", String(!collapsed));
+    toggle.firstChild.textContent = collapsed ? "Show all " : "Collapse ";
+    // Collapsed dialogues show their end: the last turn is the one being answered.
+    if (collapsed) prompt.scrollTop = prompt.scrollHeight;
+  }
+
+  function show(assignment) {
+    clearTimeout(state.leaseTimer);
+    state.current = assignment;
+    state.choice = null;
+    state.confidence = null;
+    state.expired = false;
+    $("rationale").value = "";
+    $("rationale-box").open = false;
+    $("task").setAttribute("data-assignment", String(assignment.assignment_id));
+    renderPrompt(assignment.prompt);
+    $("response-left").textContent = assignment.response_left;
+    $("response-right").textContent = assignment.response_right;
+    var remaining = leaseLeftMs(assignment);
+    state.leaseTimer = setTimeout(onLeaseExpired, Math.max(0, remaining));
+    setView("task");
+    renderSelection();
+    clockStart();
+    window.scrollTo(0, 0);
+    $("main").focus({ preventScroll: true });
+  }
+
+  function showEmpty() {
+    clearTimeout(state.leaseTimer);
+    state.current = null;
+    setView("empty");
+  }
+
+  // Resolves to the labeler's own counts (or null when unreachable) after showing them.
+  function refreshProgress() {
+    return api("GET", config.urls.progress).then(function (data) {
+      $("done-today").textContent = data.me.done_today;
+      $("done-project").textContent = data.me.done_in_project;
+      $("remaining").textContent = data.me.remaining;
+      return data.me;
+    }).catch(function () { return null; });
+  }
+
+  /* ---------- moving through the queue ---------- */
+
+  // `remaining` counts the pair on screen too; asking /next/ only when another exists keeps the
+  // empty queue from showing up as failed requests in the console.
+  function startPrefetch() {
+    var current = state.current;
+    state.prefetch = refreshProgress().then(function (me) {
+      if (!current || (me && me.remaining < 2)) return null;
+      return fetchNext([current.assignment_id]).catch(function () { return null; });
+    });
+  }
+
+  function usable(assignment) {
+    if (!assignment || !assignment.assignment_id) return false;
+    if (state.current && assignment.assignment_id === state.current.assignment_id) return false;
+    return leaseLeftMs(assignment) > 15000;
+  }
+
+  function advance() {
+    var pending = state.prefetch;
+    state.prefetch = null;
+    state.current = null;
+    return Promise.resolve(pending).then(function (prefetched) {
+      if (usable(prefetched)) return prefetched;
+      setView("loading");
+      return refreshProgress().then(function (me) {
+        return me && me.remaining === 0 ? null : fetchNext([]);
+      });
+    }).then(function (assignment) {
+      notice(null);
+      if (!assignment) { showEmpty(); return; }
+      show(assignment);
+      startPrefetch();
+    }).catch(function (error) {
+      if (error instanceof ApiError && error.code === "queue_empty") { notice(null); showEmpty(); refreshProgress(); return; }
+      if (error instanceof ApiError && error.code === "too_many_leases") {
+        notice(error.detail + " (Another tab may hold them.)", "warn", [{ label: "Try again", run: advance }]);
+        return;
+      }
+      notice("Could not load the next pair: " + (error.detail || "the server is unreachable") + ".", "error",
+        [{ label: "Try again", run: advance }]);
+    });
+  }
+
+  /* ---------- actions ---------- */
+
+  function clearRetry() { clearTimeout(state.retryTimer); state.retryTimer = null; state.retryDelay = 2000; }
+
+  function perform(kind, body) {
+    if (!state.current || state.busy) return;
+    if (state.expired) { advance(); return; }
+    state.busy = true;
+    renderSelection();
+    var id = state.current.assignment_id;
+    api("POST", actionUrl(kind, id), body).then(done, function (error) {
+      if (error instanceof ApiError && error.code === "already_submitted") return done();
+      state.busy = false;
+      renderSelection();
+      if (isNetworkError(error)) return scheduleRetry(kind, body);
+      clearRetry();
+      if (error.code === "lease_expired") return onLeaseExpired(error.detail);
+      notice(error.detail, "error");
+    });
+
+    function done() {
+      clearRetry();
+      state.busy = false;
+      advance();
+    }
+  }
+
+  function scheduleRetry(kind, body) {
+    // A submit is rebuilt from the screen, so a choice changed while waiting is the one sent.
+    function again() { clearTimeout(state.retryTimer); if (kind === "submit") submit(); else perform(kind, body); }
+    var seconds = Math.round(state.retryDelay / 1000);
+    notice("Network problem: your judgment is kept and will be sent again in " + seconds + " s.", "warn",
+      [{ label: "Retry now", run: again }]);
+    clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(again, state.retryDelay);
+    state.retryDelay = Math.min(RETRY_MAX_MS, state.retryDelay * 2);
+  }
+
+  function onLeaseExpired(detail) {
+    if (!state.current) return;
+    state.expired = true;
+    clearRetry();
+    notice((typeof detail === "string" ? detail : "Your time on this pair ran out and it went back to the pool.") +
+      " Nothing was saved for it. Press Enter to load another pair.", "warn",
+      [{ label: "Load another pair", run: advance }]);
+  }
+
+  function submit() {
+    if (!state.current) return;
+    if (state.expired) { advance(); return; }
+    if (!state.choice) { notice("Choose first: ← A better, → B better" + (config.allowTie ? ", t tie" : "") + (config.allowBothBad ? ", b both bad" : "") + ".", "info"); return; }
+    perform("submit", {
+      choice: state.choice,
+      confidence: state.confidence,
+      rationale: $("rationale").value,
+      time_spent_ms: clockRead(),
+    });
+  }
+
+  function skip() { if (state.current) perform("skip", {}); }
+
+  function leftValues() { var out = []; for (var v = low; v < mid; v++) out.push(v); return out; }
+  function rightValues() { var out = []; for (var v = high; v > mid; v--) out.push(v); return out; }
+
+  function choose(choice) {
+    if (!state.current || state.busy) return;
+    if (choice === "tie" && !config.allowTie) return;
+    if (choice === "both_bad" && !config.allowBothBad) return;
+    state.choice = choice;
+    if (choice === "a" && !(state.confidence !== null && state.confidence < mid)) {
+      var left = leftValues();
+      state.confidence = left[Math.floor(left.length / 2)];
+    } else if (choice === "b" && !(state.confidence !== null && state.confidence > mid)) {
+      var right = rightValues();
+      state.confidence = right[Math.floor(right.length / 2)];
+    } else if (choice === "tie") {
+      state.confidence = Number.isInteger(mid) ? mid : null;
+    } else if (choice === "both_bad") {
+      state.confidence = null;
+    }
+    renderSelection();
+  }
+
+  function setConfidence(value) {
+    if (!state.current || state.busy || value < low || value > high) return;
+    state.confidence = value;
+    if (value < mid) state.choice = "a";
+    else if (value > mid) state.choice = "b";
+    else if (config.allowTie) state.choice = "tie";
+    else if (state.choice !== "a" && state.choice !== "b") state.choice = null;
+    renderSelection();
+  }
+
+  /* ---------- flag dialog ---------- */
+
+  function openFlag() {
+    if (!state.current || state.busy) return;
+    $("flag-form").reset();
+    $("flag-error").textContent = "";
+    $("flag-dialog").showModal();
+    var first = document.querySelector('input[name="flag-reason"]');
+    if (first) first.focus();
+  }
+
+  function confirmFlag(event) {
+    event.preventDefault();
+    var checked = document.querySelector('input[name="flag-reason"]:checked');
+    var note = $("flag-note").value.trim();
+    if (!checked) { $("flag-error").textContent = "Pick a reason (1–" + config.flagReasons.length + ")."; return; }
+    if (checked.value === "other" && !note) { $("flag-error").textContent = "Say what is wrong in the note."; $("flag-note").focus(); return; }
+    $("flag-dialog").close();
+    perform("flag", { reason: checked.value, note: note });
+  }
+
+  /* ---------- keyboard ---------- */
+
+  function openDialog(id) { if (!$(id).open) $(id).showModal(); }
+
+  function onKey(event) {
+    if (event.defaultPrevented || event.altKey || event.metaKey) return;
+    var target = event.target;
+    var flagOpen = $("flag-dialog").open;
+    if (flagOpen) {
+      if (/^[1-9]$/.test(event.key) && target.id !== "flag-note") {
+        var radio = document.querySelectorAll('input[name="flag-reason"]')[Number(event.key) - 1];
+        if (radio) { radio.checked = true; radio.focus(); event.preventDefault(); }
+      }
+      return;
+    }
+    if ($("help-dialog").open || $("instructions-dialog").open) return;
+    if (target.id === "rationale") {
+      if (event.key === "Escape") { target.blur(); $("main").focus({ preventScroll: true }); event.preventDefault(); }
+      else if (event.key === "Enter" && event.ctrlKey) { event.preventDefault(); submit(); }
+      return;
+    }
+    if (target.matches("input, textarea, select")) return;
+    if (event.ctrlKey) return;
+    var onOtherButton = target.matches("button, a, summary") && !target.matches("[data-choice], [data-confidence]");
+    if ((event.key === "Enter" || event.key === " ") && onOtherButton) return;
+    var handled = true;
+    if (event.key === "?") openDialog("help-dialog");
+    else if (event.key === "i") openDialog("instructions-dialog");
+    else if (state.expired && event.key === "Enter") advance();
+    else if (!state.current) handled = false;
+    else if (event.key === "ArrowLeft") choose("a");
+    else if (event.key === "ArrowRight") choose("b");
+    else if (event.key === "t") choose("tie");
+    else if (event.key === "b") choose("both_bad");
+    else if (/^[0-9]$/.test(event.key)) setConfidence(Number(event.key));
+    else if (event.key === "Enter") submit();
+    else if (event.key === "s") skip();
+    else if (event.key === "f") openFlag();
+    else if (event.key === "p") { if (!$("toggle-prompt").hidden) setPromptCollapsed(!$("prompt").classList.contains("collapsed")); }
+    else if (event.key === "r") { $("rationale-box").open = true; $("rationale").focus(); }
+    else handled = false;
+    if (handled) event.preventDefault();
+  }
+
+  /* ---------- wiring ---------- */
+
+  buildScale();
+  buildFlagReasons();
+  document.addEventListener("keydown", onKey);
+  document.querySelectorAll("[data-choice]").forEach(function (button) {
+    button.addEventListener("click", function () { choose(button.getAttribute("data-choice")); });
+  });
+  $("scale").addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confidence]");
+    if (button) setConfidence(Number(button.getAttribute("data-confidence")));
+  });
+  $("submit").addEventListener("click", submit);
+  $("skip").addEventListener("click", skip);
+  $("flag").addEventListener("click", openFlag);
+  $("flag-form").addEventListener("submit", confirmFlag);
+  $("flag-cancel").addEventListener("click", function () { $("flag-dialog").close(); });
+  $("open-help").addEventListener("click", function () { openDialog("help-dialog"); });
+  $("open-instructions").addEventListener("click", function () { openDialog("instructions-dialog"); });
+  $("toggle-prompt").addEventListener("click", function () { setPromptCollapsed(!$("prompt").classList.contains("collapsed")); });
+
+  advance();
+})();
