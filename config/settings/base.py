@@ -22,6 +22,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "labeling",
+    "labeling.exports",
+    "rounds",
     "frontend",
 ]
 
@@ -134,6 +136,10 @@ CELERY_BEAT_SCHEDULE = {
 ARBITER = {
     # How many open leases one labeler may hold at once.
     "MAX_OPEN_LEASES": env_int("ARBITER_MAX_OPEN_LEASES", 3),
+    # Training rounds: how often a labeling round checks its comparisons target, and after how long without
+    # progress a phase's task counts as lost (another task may then take the phase over).
+    "ROUND_LABELING_POLL_SECONDS": env_int("ARBITER_ROUND_LABELING_POLL_SECONDS", 10),
+    "ROUND_STALE_SECONDS": env_int("ARBITER_ROUND_STALE_SECONDS", 900),
 }
 
 LOGGING = {

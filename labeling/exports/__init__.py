@@ -1,0 +1,1 @@
+"""Preference dataset exports: streaming writers for trainer formats, with provenance manifests."""

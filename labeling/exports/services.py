@@ -1,0 +1,161 @@
+"""Export services: check and record a request, then run it (streaming, with progress) and write its manifest."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from labeling.models import Project
+from labeling.services import clock
+from labeling.services.errors import DomainError, NotFound
+
+from .aggregate import Scale
+from .manifest import manifest_build
+from .models import Export, ExportStatus, PseudonymKey
+from .options import ExportRequest
+from .pipeline import EmptySelectionError, dataset_write
+from .pseudonym import Pseudonymizer
+from .selection import comparisons_selected, judgment_groups, pair_flags
+
+MANIFEST_NAME = "manifest.json"
+
+
+class ExportPathError(DomainError):
+    code = "export_path"
+
+
+class EmptyExport(DomainError):
+    code = "export_empty"
+
+
+def project_for_export(*, slug: str) -> Project:
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        known = ", ".join(Project.objects.order_by("slug").values_list("slug", flat=True)[:20]) or "none"
+        raise NotFound(f"Unknown project {slug!r}. Known projects: {known}.")
+    return project
+
+
+def export_check_path(*, out_dir: Path) -> None:
+    """The folder must be new or empty, and creatable by this process."""
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ExportPathError(f"Cannot export to {out_dir}: it is a file, not a folder.")
+        if any(out_dir.iterdir()):
+            raise ExportPathError(f"Cannot export to {out_dir}: the folder is not empty (choose a new one).")
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise ExportPathError(f"Cannot export to {out_dir}: the folder is not writable.")
+        return
+    ancestor = out_dir.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ExportPathError(f"Cannot export to {out_dir}: {ancestor} is not a writable folder.")
+
+
+def export_create(
+    *, project: Project, request: ExportRequest, created_by: AbstractBaseUser | None = None,
+    out_dir: Path | None = None, enqueue: bool = True,
+) -> Export:  # fmt: skip
+    """Record an export; with `enqueue`, a worker runs it once this transaction commits."""
+    if out_dir is not None:
+        export_check_path(out_dir=out_dir)
+    with transaction.atomic():
+        export = Export.objects.create(
+            project=project, format=request.format, filters=request.as_dict(), status=ExportStatus.QUEUED,
+            path=str(out_dir or ""), created_by=created_by, created_at=clock.now(),
+        )  # fmt: skip
+        if out_dir is None:
+            out_dir = Path(settings.EXPORT_DIR) / project.slug / f"{export.id:06d}-{request.format}"
+            export_check_path(out_dir=out_dir)
+            Export.objects.filter(id=export.id).update(path=str(out_dir))
+            export.path = str(out_dir)
+        if enqueue:
+            from .tasks import export_run_task
+
+            transaction.on_commit(lambda: export_run_task.delay(export.id))
+    return export
+
+
+def _pseudonymizer(project: Project) -> Pseudonymizer:
+    key, _ = PseudonymKey.objects.get_or_create(project=project)
+    return Pseudonymizer(key.key)
+
+
+def export_run(*, export_id: int, on_progress: Callable[[int, int], None] | None = None) -> Export:
+    """Run a recorded export. Failures are stored on the export (status, error) and re-raised."""
+    export = Export.objects.select_related("project").get(id=export_id)
+    if export.status not in (ExportStatus.QUEUED, ExportStatus.FAILED):
+        raise DomainError(f"Export {export_id} is already {export.status}.")
+    Export.objects.filter(id=export.id).update(status=ExportStatus.RUNNING, progress=0.0, error="")
+    out_dir = Path(export.path)
+    created_dir = not out_dir.exists()
+    try:
+        result = _run(export, out_dir, on_progress)
+    except Exception as exc:
+        if created_dir and out_dir.exists():
+            shutil.rmtree(out_dir, ignore_errors=True)
+        message = str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+        Export.objects.filter(id=export.id).update(
+            status=ExportStatus.FAILED, error=message, finished_at=clock.now()
+        )
+        raise
+    export.refresh_from_db()
+    return export
+
+
+def _run(export: Export, out_dir: Path, on_progress: Callable[[int, int], None] | None) -> None:
+    project = export.project
+    request = ExportRequest.from_dict(export.filters)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportPathError(f"Cannot create the export folder {out_dir}: {exc.strerror}.") from exc
+    qs = comparisons_selected(project=project, request=request)
+    total = qs.count()
+    if total == 0:
+        raise EmptyExport("No judgments match this export's filters, so nothing was written.")
+    pseudonym = _pseudonymizer(project)
+    flags = pair_flags(project=project, pseudonym=pseudonym) if request.format == "raw" else {}
+
+    def progress(seen: int) -> None:
+        Export.objects.filter(id=export.id).update(progress=min(seen / total, 1.0))
+        if on_progress is not None:
+            on_progress(seen, total)
+
+    try:
+        result = dataset_write(
+            groups=judgment_groups(qs, with_rationale=request.format == "raw"), request=request,
+            scale=Scale(project.confidence_min, project.confidence_max), pseudonym=pseudonym, out_dir=out_dir,
+            flags_for=lambda pair_id: flags.get(pair_id, []), on_progress=progress,
+        )  # fmt: skip
+    except EmptySelectionError as exc:
+        raise EmptyExport(str(exc)) from exc
+    except OSError as exc:
+        raise ExportPathError(f"Writing the export to {out_dir} failed: {exc}.") from exc
+    finished = clock.now()
+    manifest = manifest_build(export=export, request=request, result=result, finished_at=finished)
+    tmp = out_dir / f".{MANIFEST_NAME}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out_dir / MANIFEST_NAME)
+    Export.objects.filter(id=export.id).update(
+        status=ExportStatus.DONE, progress=1.0, row_count=sum(result.rows_per_split.values()), manifest=manifest,
+        finished_at=finished,
+    )  # fmt: skip
+
+
+def export_file_path(*, export: Export, name: str) -> Path:
+    """A file of a finished export, refusing anything outside its folder."""
+    if export.status != ExportStatus.DONE:
+        raise DomainError(f"Export {export.id} is {export.status}; files are available once it is done.")
+    root = Path(export.path).resolve()
+    path = (root / name).resolve()
+    if root not in path.parents or not path.is_file():
+        raise NotFound(f"Export {export.id} has no file {name!r}.")
+    return path
