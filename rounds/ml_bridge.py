@@ -1,0 +1,197 @@
+"""The one layer between database rows and the ML engine's dataclasses (rewards/, training/).
+
+Heavy ML imports happen inside functions, so the web process never loads torch just to render a page.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rounds.config import RoundSettings, RoundSettingsError
+
+ProgressFn = Callable[[float, str], None]
+KNOWN_NAMES = ("tiny", "tiny-llama", "tiny-gpt2", "smollm2-135m")
+
+
+@dataclass(frozen=True)
+class JudgedPair:
+    """A current judgment on a pair in canonical order, as read from the database."""
+
+    prompt: str
+    text_a: str
+    text_b: str
+    choice: str  # a, b, tie, both_bad
+    confidence: int | None
+    confidence_min: int
+    confidence_max: int
+
+
+def model_dir(artifact: str) -> Path:
+    """A policy's artifact (model name or folder) as a model folder; may build the tiny model or convert SmolLM2."""
+    from training.models import resolve_model
+
+    return Path(resolve_model(artifact))
+
+
+def model_dir_if_ready(artifact: str) -> Path | None:
+    """The folder when it exists already (no conversion), else None; for cheap estimates in web requests."""
+    from training.models import model_cache_dir
+
+    if artifact in KNOWN_NAMES:
+        folder = model_cache_dir() / ("tiny-llama" if artifact == "tiny" else artifact)
+        if artifact.startswith("tiny") and not (folder / "config.json").is_file():
+            return model_dir(artifact)  # the tiny model builds in well under a second
+    else:
+        folder = Path(artifact)
+    return folder if (folder / "config.json").is_file() else None
+
+
+def parameter_count(folder: Path) -> int:
+    """Parameters of a safetensors model folder, from the file headers only (no weights are read)."""
+    total = 0
+    for path in sorted(folder.glob("*.safetensors")):
+        with open(path, "rb") as fh:
+            (length,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(length))
+        for name, info in header.items():
+            if name != "__metadata__":
+                count = 1
+                for dim in info["shape"]:
+                    count *= dim
+                total += count
+    return total
+
+
+def _build(cls, overrides: dict[str, Any], defaults: dict[str, Any], label: str):
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise RoundSettingsError(f"{label}: unknown field(s) {', '.join(unknown)}.")
+    try:
+        return cls(**{**defaults, **overrides})
+    except (TypeError, ValueError) as exc:
+        raise RoundSettingsError(f"{label}: {exc}") from exc
+
+
+def reward_config(settings: RoundSettings, *, instruction_template: str | None = None):
+    from rewards.config import RewardConfig
+
+    defaults: dict[str, Any] = {"seed": settings.seed}
+    if instruction_template:
+        defaults["instruction_template"] = instruction_template
+    return _build(RewardConfig, settings.reward, defaults, "reward")
+
+
+def ppo_config(settings: RoundSettings, *, instruction_template: str | None = None):
+    from training.ppo.config import PPOConfig
+
+    defaults: dict[str, Any] = {
+        "seed": settings.seed,
+        "max_new_tokens": settings.max_new_tokens,
+        "temperature": max(settings.temperature, 1e-3),
+    }
+    if instruction_template:
+        defaults["instruction_template"] = instruction_template
+    return _build(PPOConfig, settings.ppo, defaults, "ppo")
+
+
+def ml_configs_check(settings: RoundSettings) -> None:
+    """Raise RoundSettingsError if the reward or PPO overrides do not make valid ML configs."""
+    reward_config(settings)
+    ppo_config(settings)
+
+
+def sampling_config(settings: RoundSettings, *, instruction_template: str, samples_per_prompt: int, seed_offset: int = 0):
+    from training.sampling import SamplingConfig
+
+    try:
+        return SamplingConfig(
+            temperature=settings.temperature,
+            max_new_tokens=settings.max_new_tokens,
+            batch_size=settings.sampling_batch_size,
+            seed=settings.seed + seed_offset,
+            samples_per_prompt=samples_per_prompt,
+            instruction_template=instruction_template,
+        )
+    except ValueError as exc:
+        raise RoundSettingsError(f"sampling: {exc}") from exc
+
+
+def samples_generate(*, folder: Path, prompts: Sequence[str], config, progress: ProgressFn | None) -> list:
+    from training.sampling import generate_samples
+
+    return generate_samples(model_dir=folder, prompts=list(prompts), config=config, progress=progress)
+
+
+def preference_examples(judged: Sequence[JudgedPair]) -> list:
+    """Judgments → TRL preference examples; ties and both-bad carry no preference and are left out.
+    The margin is the confidence's distance from the scale's middle, in half-scale units (0..1]."""
+    from rewards.data import PreferenceExample
+
+    examples = []
+    for j in judged:
+        if j.choice not in ("a", "b"):
+            continue
+        chosen, rejected = (j.text_a, j.text_b) if j.choice == "a" else (j.text_b, j.text_a)
+        margin = None
+        if j.confidence is not None:
+            mid = (j.confidence_min + j.confidence_max) / 2
+            margin = abs(j.confidence - mid) / (mid - j.confidence_min)
+        examples.append(PreferenceExample(prompt=j.prompt, chosen=chosen, rejected=rejected, margin=margin))
+    return examples
+
+
+def preferences_hash(examples: list) -> str:
+    from rewards.data import preferences_hash as _hash
+
+    return _hash(examples)
+
+
+def preferences_save(path: Path, examples: list) -> None:
+    from rewards.data import save_preferences
+
+    save_preferences(path, examples)
+
+
+def reward_train(*, config, train: list, eval: list, base: Path, out_dir: Path, progress: ProgressFn | None):
+    from rewards.train import reward_model_train
+
+    return reward_model_train(
+        config=config, train=train, eval=eval, base_model_dir=base, out_dir=out_dir, progress=progress
+    )
+
+
+def dataclass_dict(config) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def result_summary(result) -> dict[str, Any]:
+    """A dataclass result as JSON-ready data (paths as strings)."""
+    return json.loads(json.dumps(dataclasses.asdict(result), default=str))
+
+
+def ppo_run(*, config, policy: Path, reward_model: Path, prompts: Sequence[str], out_dir: Path, progress):
+    from training.ppo.trainer import ppo_train
+
+    return ppo_train(
+        config=config, policy_dir=policy, reward_model_dir=reward_model, prompts=list(prompts), out_dir=out_dir,
+        progress=progress, resume=True,
+    )
+
+
+def responses_score(*, reward_model: Path, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
+    from rewards.scoring import reward_model_score
+
+    return reward_model_score(model_dir=reward_model, prompts=list(prompts), responses=list(responses))
+
+
+def policy_kl(*, policy: Path, reference: Path, prompts: Sequence[str], responses: Sequence[str], template: str) -> float:
+    """Mean over responses of the summed per-token log(pi/pi_ref) (k1), on responses sampled from `policy`."""
+    from rounds.ml_kl import sequence_kl
+
+    return sequence_kl(policy_dir=policy, reference_dir=reference, prompts=prompts, responses=responses, template=template)

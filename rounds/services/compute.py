@@ -1,0 +1,67 @@
+"""Compute estimate of a round before launch and achieved FLOP/s after each phase."""
+from __future__ import annotations
+
+from labeling.models import Prompt
+from rounds import flops, ml_bridge
+from rounds.config import RoundSettings, round_settings_parse
+from rounds.models import TrainingRound
+
+# A rough rule for English BPE vocabularies; estimates only (the achieved figures use measured tokens where known).
+CHARS_PER_TOKEN = 4.0
+CHAT_OVERHEAD_TOKENS = 12
+
+
+def prompt_token_estimate(*, texts: list[str], instruction_template: str) -> float:
+    if not texts:
+        return 0.0
+    wrapper = len(instruction_template.replace("{text}", ""))
+    mean_chars = sum(len(t) for t in texts) / len(texts) + wrapper
+    return mean_chars / CHARS_PER_TOKEN + CHAT_OVERHEAD_TOKENS
+
+
+def round_workload(*, training_round: TrainingRound, settings: RoundSettings, parameters: int) -> flops.Workload:
+    project = training_round.project
+    texts = list(Prompt.objects.filter(project=project).values_list("text", flat=True)[:200])
+    n_prompts = Prompt.objects.filter(project=project).count()
+    train_prompts = max(n_prompts - settings.heldout_prompts, 1)
+    batch = min(settings.num_prompts, train_prompts)
+    pairs = batch * settings.pairs_per_prompt
+    comparisons = settings.comparisons_target or pairs * project.overlap
+    ppo = ml_bridge.ppo_config(settings, instruction_template=project.instruction_template)
+    rm = ml_bridge.reward_config(settings, instruction_template=project.instruction_template)
+    episodes = ppo.num_steps(train_prompts) * ppo.batch_size
+    return flops.Workload(
+        parameters=parameters,
+        prompt_tokens=prompt_token_estimate(texts=texts, instruction_template=project.instruction_template),
+        response_tokens=float(settings.max_new_tokens),
+        sampled_rows=batch * (settings.samples_per_prompt + 1),
+        comparisons=comparisons,
+        rm_epochs=rm.num_epochs,
+        ppo_episodes=episodes,
+        ppo_epochs=ppo.ppo_epochs,
+        eval_rows=min(settings.heldout_prompts, n_prompts),
+    )
+
+
+def round_compute_estimate(*, training_round: TrainingRound) -> dict:
+    """FLOPs per phase, or a note saying why there is no estimate yet (the model is not converted)."""
+    settings = round_settings_parse(training_round.settings)
+    folder = ml_bridge.model_dir_if_ready(training_round.policy.artifact_path)
+    if folder is None:
+        return {"note": f"the model {training_round.policy.artifact_path!r} is not available yet; estimated at sampling"}
+    parameters = ml_bridge.parameter_count(folder)
+    workload = round_workload(training_round=training_round, settings=settings, parameters=parameters)
+    return flops.workload_summary(workload)
+
+
+def phase_achieved(*, estimate: dict, phase: str, seconds: float, measured_flops: float | None = None) -> dict:
+    """Achieved FLOP/s of a phase: measured FLOPs when the engine reports tokens, else the estimate's."""
+    value = measured_flops if measured_flops is not None else (estimate.get("flops") or {}).get(phase)
+    if value is None:
+        return {"seconds": seconds}
+    return {
+        "seconds": seconds,
+        "flops": value,
+        "flops_per_second": flops.achieved_flops_per_second(value, seconds),
+        "measured": measured_flops is not None,
+    }

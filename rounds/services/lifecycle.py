@@ -1,0 +1,123 @@
+"""What researchers do with rounds: create, start, cancel, resume, close labeling early."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+
+from labeling.models import Policy, PolicyKind, Project
+from labeling.services.errors import Conflict, DomainError, NotFound
+from rounds import ml_bridge
+from rounds.config import RoundSettingsError, round_settings_parse
+from rounds.models import RoundState, TrainingRound
+from rounds.services import compute
+from rounds.services.state import round_requeue, round_transition
+
+INITIAL_POLICY_PREFIX = "initial:"
+
+
+def initial_policy_ensure(*, project: Project, base_model: str) -> Policy:
+    """The project's initial (SFT) policy with a model artifact; registered from `base_model` when missing.
+    The artifact may be a model name (tiny, smollm2-135m) that workers resolve to a folder."""
+    existing = (
+        Policy.objects.filter(project=project, kind=PolicyKind.INITIAL).exclude(artifact_path="").order_by("id").first()
+    )
+    if existing is not None:
+        return existing
+    policy, _ = Policy.objects.get_or_create(
+        project=project,
+        name=f"{INITIAL_POLICY_PREFIX}{base_model}"[:120],
+        defaults={"kind": PolicyKind.INITIAL, "artifact_path": base_model, "metadata": {"base_model": base_model}},
+    )
+    return policy
+
+
+def _current_policy(project: Project, policy_id: int | None, initial: Policy) -> Policy:
+    if policy_id is not None:
+        policy = Policy.objects.filter(project=project, id=policy_id).first()
+        if policy is None:
+            raise NotFound(f"No policy {policy_id} in project {project.slug}.")
+        if not policy.artifact_path:
+            raise DomainError(f"Policy {policy.name!r} has no model artifact to sample from.")
+        return policy
+    last = (
+        TrainingRound.objects.filter(project=project, state=RoundState.DONE, new_policy__isnull=False)
+        .order_by("-number")
+        .first()
+    )
+    return last.new_policy if last is not None else initial
+
+
+@transaction.atomic
+def round_create(
+    *, project: Project, created_by: AbstractBaseUser | None, settings: dict[str, Any] | None = None
+) -> TrainingRound:
+    """A new round in state `created`, with validated settings and its compute estimate."""
+    try:
+        parsed = round_settings_parse(settings)
+        ml_bridge.ml_configs_check(parsed)
+    except RoundSettingsError as exc:
+        raise DomainError(str(exc)) from exc
+    if not project.prompts.exists():
+        raise DomainError("The project has no prompts; import prompts before creating a round.")
+    Project.objects.select_for_update().filter(id=project.id).first()  # serialise round numbering
+    initial = initial_policy_ensure(project=project, base_model=parsed.base_model)
+    current = _current_policy(project, parsed.policy_id, initial)
+    number = (TrainingRound.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+    training_round = TrainingRound.objects.create(
+        project=project,
+        number=number,
+        settings=parsed.to_dict(),
+        created_by=created_by,
+        policy=current,
+        initial_policy=initial,
+        comparisons_target=parsed.comparisons_target,
+    )
+    training_round.compute_estimate = compute.round_compute_estimate(training_round=training_round)
+    training_round.save(update_fields=["compute_estimate"])
+    return training_round
+
+
+def _get(project: Project, number_or_id: int, *, by_id: bool = False) -> TrainingRound:
+    found = TrainingRound.objects.filter(project=project, **({"id": number_or_id} if by_id else {"number": number_or_id}))
+    training_round = found.first()
+    if training_round is None:
+        raise NotFound(f"No round {number_or_id} in project {project.slug}.")
+    return training_round
+
+
+def round_get(*, project: Project, number: int) -> TrainingRound:
+    return _get(project, number)
+
+
+def round_start(*, training_round: TrainingRound, actor: AbstractBaseUser | None) -> TrainingRound:
+    if training_round.state != RoundState.CREATED:
+        raise Conflict(f"Round {training_round.number} was already started (it is {training_round.state}).")
+    return round_transition(
+        round_id=training_round.id, to_state=RoundState.SAMPLING, actor=actor, reason="started",
+        expected_from=RoundState.CREATED,
+    )
+
+
+def round_cancel(*, training_round: TrainingRound, actor: AbstractBaseUser | None, reason: str = "") -> TrainingRound:
+    """Stop a round; a running phase notices at its next progress report and stops without writing more."""
+    return round_transition(
+        round_id=training_round.id, to_state=RoundState.CANCELLED, actor=actor, reason=reason or "cancelled"
+    )
+
+
+def round_resume(*, training_round: TrainingRound, actor: AbstractBaseUser | None, reason: str = "") -> TrainingRound:
+    """Run the round's phase again from its last checkpoint (after a failure or a lost worker)."""
+    return round_requeue(round_id=training_round.id, actor=actor, reason=reason or "resumed")
+
+
+def round_close_labeling(
+    *, training_round: TrainingRound, actor: AbstractBaseUser | None, reason: str = ""
+) -> TrainingRound:
+    """End labeling before the comparisons target is reached; reward training starts on what there is."""
+    return round_transition(
+        round_id=training_round.id, to_state=RoundState.REWARD_TRAINING, actor=actor,
+        reason=reason or "labeling closed early", expected_from=RoundState.LABELING,
+    )
