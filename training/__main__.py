@@ -7,11 +7,13 @@ import os
 import sys
 
 from training.commands import CONVERT_SMOLLM2, SAMPLE, Subcommand
+from training.ppo.cli import PPO
 
 # To add a subcommand: build a `Subcommand(help, configure, run)` next to its engine and list it here.
 SUBCOMMANDS: dict[str, Subcommand] = {
     "convert-smollm2": CONVERT_SMOLLM2,
     "sample": SAMPLE,
+    "ppo": PPO,
 }
 
 

@@ -1,0 +1,321 @@
+"""The PPO loop: roll out, score, compute advantages, optimise; logs every step and checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, PreTrainedModel
+
+from training.models import default_dtype, load_tokenizer, pick_device
+from training.ppo.checkpoint import checkpoint_load, checkpoint_save, rng_restore
+from training.ppo.config import PPOConfig
+from training.ppo.math import (
+    gae_advantages,
+    kl_estimate,
+    masked_mean,
+    masked_whiten,
+    policy_loss,
+    token_rewards,
+    value_loss,
+)
+from training.ppo.rollout import (
+    Batch,
+    RewardModelScorer,
+    Scorer,
+    batch_score,
+    load_scalar_model,
+    penalise_missing_eos,
+    prompts_encode,
+    response_logprobs,
+    response_values,
+    responses_generate,
+)
+
+ProgressFn = Callable[[float, str], None]
+METRICS_FILENAME = "metrics.jsonl"
+PHASES = ("generation", "scoring", "optimisation")
+
+
+@dataclass
+class PPOResult:
+    out_dir: Path
+    policy_dir: Path
+    """Final policy as a Hugging Face model folder (with tokenizer)."""
+    config_path: Path
+    metrics_path: Path
+    steps: int
+    episodes: int
+    metrics: list[dict] = field(default_factory=list)
+    """One record per step (the same lines as metrics.jsonl), resumed steps included."""
+    prompts_truncated: int = 0
+    """Rollouts in this process whose formatted prompt exceeded max_prompt_tokens."""
+
+
+@dataclass
+class Rollout:
+    """A scored batch with everything the optimisation phase needs, detached from any graph."""
+
+    batch: Batch
+    scores: torch.Tensor  # (B,) after the missing-EOS penalty
+    logprobs: torch.Tensor  # (B, R)
+    values: torch.Tensor  # (B, R)
+    advantages: torch.Tensor  # (B, R) whitened
+    returns: torch.Tensor  # (B, R)
+    stats: dict[str, float]
+
+
+def _fingerprint(config: PPOConfig, policy_dir: Path, reward_model_dir: Path | None, prompts: list[str]) -> dict:
+    digest = hashlib.sha256("\x1e".join(prompts).encode("utf-8")).hexdigest()
+    return {
+        "config": config.to_dict(),
+        "policy_dir": str(Path(policy_dir).resolve()),
+        "reward_model_dir": str(Path(reward_model_dir).resolve()) if reward_model_dir else None,
+        "prompts_sha256": digest,
+    }
+
+
+def _step_prompts(prompts: list[str], step: int, config: PPOConfig) -> list[str]:
+    """Prompts of a step: consecutive episodes over per-epoch shuffles, a pure function of (seed, step)."""
+    chosen = []
+    for episode in range(step * config.batch_size, (step + 1) * config.batch_size):
+        epoch, index = divmod(episode, len(prompts))
+        order = torch.randperm(len(prompts), generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
+        chosen.append(prompts[int(order[index])])
+    return chosen
+
+
+@torch.no_grad()
+def rollout_collect(
+    *,
+    config: PPOConfig,
+    policy: PreTrainedModel,
+    reference: PreTrainedModel,
+    value_model: PreTrainedModel,
+    scorer: RewardModelScorer | Scorer,
+    tokenizer,
+    prompts: list[str],
+    timings: dict[str, float],
+) -> Rollout:
+    """Sample, score, and turn scores into whitened GAE advantages (N+ details, Huang et al. 2024)."""
+    device = next(policy.parameters()).device
+    started = time.perf_counter()
+    queries, query_mask, truncated = prompts_encode(
+        tokenizer, prompts, template=config.instruction_template, max_tokens=config.max_prompt_tokens, device=device
+    )
+    batch = responses_generate(
+        policy, tokenizer, prompts=prompts, queries=queries, query_mask=query_mask,
+        temperature=config.temperature, max_new_tokens=config.max_new_tokens,
+    )
+    timings["generation"] += time.perf_counter() - started
+    started = time.perf_counter()
+    mask = batch.response_mask  # (B, R)
+    logprobs, entropy = response_logprobs(policy, batch, temperature=config.temperature)
+    ref_logprobs, _ = response_logprobs(reference, batch, temperature=config.temperature)
+    values = response_values(value_model, batch)  # (B, R)
+    raw_scores = batch_score(scorer, batch)  # (B,)
+    scores = penalise_missing_eos(raw_scores, batch.has_eos, config.missing_eos_score)
+    kl = kl_estimate(logprobs, ref_logprobs, kind=config.kl_estimator) * mask  # (B, R)
+    rewards, non_score = token_rewards(scores=scores, kl=kl, mask=mask, kl_coef=config.kl_coef)
+    if config.whiten_rewards:
+        rewards = masked_whiten(rewards, mask, shift_mean=False)
+    advantages, returns = gae_advantages(values=values, rewards=rewards, mask=mask, gamma=config.gamma, lam=config.lam)
+    advantages = masked_whiten(advantages, mask)
+    timings["scoring"] += time.perf_counter() - started
+    stats = {
+        "score": scores.mean().item(),
+        "score_raw": raw_scores.mean().item(),
+        "kl": kl.sum(1).mean().item(),
+        "non_score_reward": non_score.sum(1).mean().item(),
+        "rlhf_reward": (scores + non_score.sum(1)).mean().item(),
+        "entropy": masked_mean(entropy, mask).item(),
+        "response_length": mask.float().sum(1).mean().item(),
+        "eos_rate": batch.has_eos.float().mean().item(),
+        "value_mean": masked_mean(values, mask).item(),
+        "prompts_truncated": truncated,
+    }
+    return Rollout(batch, scores, logprobs, values, advantages, returns, stats)
+
+
+def _sub_batch(batch: Batch, index: torch.Tensor) -> Batch:
+    rows = index.tolist()
+    return Batch(
+        [batch.prompts[i] for i in rows], batch.queries[index], batch.query_mask[index], batch.responses[index],
+        batch.response_mask[index], batch.has_eos[index], [batch.response_texts[i] for i in rows],
+    )
+
+
+def ppo_update(
+    *,
+    config: PPOConfig,
+    rollout: Rollout,
+    policy: PreTrainedModel,
+    value_model: PreTrainedModel,
+    optimizer: torch.optim.Optimizer,
+) -> dict[str, float]:
+    """`ppo_epochs` passes of clipped policy + value updates over shuffled minibatches; returns mean stats."""
+    sums: dict[str, float] = {}
+    count = 0
+    size = len(rollout.batch.prompts)
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    for _ in range(config.ppo_epochs):
+        order = torch.randperm(size)
+        for start in range(0, size, config.mini_batch_size):
+            index = order[start : start + config.mini_batch_size].to(rollout.logprobs.device)
+            mini = _sub_batch(rollout.batch, index)
+            mask = mini.response_mask
+            new_logprobs, _ = response_logprobs(policy, mini, temperature=config.temperature)
+            new_values = response_values(value_model, mini)
+            pg_loss, pg_clip, approx_kl = policy_loss(
+                logprobs=new_logprobs, old_logprobs=rollout.logprobs[index], advantages=rollout.advantages[index],
+                mask=mask, clip_range=config.clip_range,
+            )
+            vf_loss, vf_clip = value_loss(
+                values=new_values, old_values=rollout.values[index], returns=rollout.returns[index],
+                mask=mask, clip_range=config.clip_range_value,
+            )
+            loss = pg_loss + config.vf_coef * vf_loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.max_grad_norm > 0:
+                torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
+            optimizer.step()
+            batch_stats = {
+                "policy_loss": pg_loss.item(), "value_loss": vf_loss.item(), "policy_clip_fraction": pg_clip.item(),
+                "value_clip_fraction": vf_clip.item(), "approx_kl": approx_kl.item(),
+            }
+            for key, value in batch_stats.items():
+                sums[key] = sums.get(key, 0.0) + value
+            count += 1
+    return {key: value / count for key, value in sums.items()}
+
+
+def _learning_rate(config: PPOConfig, step: int, num_steps: int) -> float:
+    if not config.anneal_lr:
+        return config.learning_rate
+    return config.learning_rate * (1.0 - step / num_steps)
+
+
+def _metrics_resume(path: Path, step: int) -> list[dict]:
+    """Records of the steps a checkpoint covers; later lines came from an interrupted run and are redone."""
+    if not path.is_file():
+        return []
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    kept = [r for r in records if r["step"] <= step]
+    path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    return kept
+
+
+def ppo_train(
+    *,
+    config: PPOConfig,
+    policy_dir: Path | str,
+    prompts: list[str],
+    out_dir: Path | str,
+    reward_model_dir: Path | str | None = None,
+    scorer: Scorer | None = None,
+    progress: ProgressFn | None = None,
+    resume: bool = True,
+) -> PPOResult:
+    """Fine-tune the policy in `policy_dir` with PPO against a reward model (or a text `scorer`).
+
+    The value model starts from the reward model (from the policy with a zero head when a scorer is
+    given). `progress(fraction, message)` runs before every step; raising inside it cancels the run,
+    which a later call with resume=True continues from the last checkpoint.
+    """
+    if (reward_model_dir is None) == (scorer is None):
+        raise ValueError("pass exactly one of reward_model_dir and scorer")
+    if not prompts or any(not isinstance(p, str) or not p.strip() for p in prompts):
+        raise ValueError("prompts must be a non-empty list of non-empty strings")
+    out_dir, policy_dir = Path(out_dir), Path(policy_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = torch.device(config.device) if config.device else pick_device()
+    fingerprint = _fingerprint(config, policy_dir, reward_model_dir and Path(reward_model_dir), prompts)
+    checkpoint = checkpoint_load(out_dir) if resume else None
+    if checkpoint is not None and checkpoint.fingerprint != fingerprint:
+        raise ValueError(
+            f"{out_dir} holds a checkpoint of a different run (config, models or prompts differ); "
+            "use another output folder or resume=False (--no-resume) to start over"
+        )
+    config_path = config.save(out_dir)
+    metrics_path = out_dir / METRICS_FILENAME
+    metrics = _metrics_resume(metrics_path, checkpoint.step) if checkpoint else []
+    if checkpoint is None:
+        metrics_path.write_text("", encoding="utf-8")
+        torch.manual_seed(config.seed)
+
+    tokenizer = load_tokenizer(policy_dir)
+    # Trained models stay fp32 (bf16 autocast on CUDA); frozen ones use the device's default dtype.
+    policy = AutoModelForCausalLM.from_pretrained(
+        checkpoint.policy_dir if checkpoint else policy_dir, dtype=torch.float32
+    ).to(device)
+    reference = AutoModelForCausalLM.from_pretrained(policy_dir, dtype=default_dtype(device)).to(device).eval()
+    reference.requires_grad_(False)
+    value_init = checkpoint.value_dir if checkpoint else (reward_model_dir or policy_dir)
+    value_model = load_scalar_model(value_init, device=device, dtype=torch.float32)
+    # Dropout off everywhere: PPO ratios assume rollout and update see the same function (N+).
+    policy.eval(), value_model.eval()
+    if scorer is None:
+        scorer = RewardModelScorer(reward_model_dir, device=device)
+    optimizer = torch.optim.AdamW(
+        [*policy.parameters(), *value_model.parameters()], lr=config.learning_rate, eps=config.adam_eps
+    )
+    start_step = 0
+    if checkpoint is not None:
+        optimizer.load_state_dict(checkpoint.optimizer_state)
+        rng_restore(checkpoint.rng_state)
+        start_step = checkpoint.step
+
+    num_steps = config.num_steps(len(prompts))
+    truncated = 0
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    for step in range(start_step, num_steps):
+        if progress is not None:
+            last = metrics[-1] if metrics else None
+            message = f"step {step + 1}/{num_steps}" + (f" score {last['score']:.3f} kl {last['kl']:.3f}" if last else "")
+            progress(step / num_steps, message)
+        timings = dict.fromkeys(PHASES, 0.0)
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(config, step, num_steps)
+        with autocast:
+            rollout = rollout_collect(
+                config=config, policy=policy, reference=reference, value_model=value_model, scorer=scorer,
+                tokenizer=tokenizer, prompts=_step_prompts(prompts, step, config), timings=timings,
+            )
+            started = time.perf_counter()
+            update = ppo_update(
+                config=config, rollout=rollout, policy=policy, value_model=value_model, optimizer=optimizer
+            )
+            timings["optimisation"] += time.perf_counter() - started
+        truncated += rollout.stats["prompts_truncated"]
+        record = {
+            "step": step + 1,
+            "episodes": (step + 1) * config.batch_size,
+            "lr": optimizer.param_groups[0]["lr"],
+            **rollout.stats,
+            **update,
+            **{f"time_{phase}": seconds for phase, seconds in timings.items()},
+        }
+        metrics.append(record)
+        with open(metrics_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if step + 1 == num_steps or (config.save_every and (step + 1) % config.save_every == 0):
+            checkpoint_save(
+                out_dir=out_dir, step=step + 1, fingerprint=fingerprint,
+                policy=policy, value_model=value_model, optimizer=optimizer,
+            )
+
+    policy_out = out_dir / "policy"
+    policy.save_pretrained(policy_out)
+    tokenizer.save_pretrained(policy_out)
+    if progress is not None:
+        progress(1.0, f"done: {num_steps} steps")
+    return PPOResult(
+        out_dir=out_dir, policy_dir=policy_out, config_path=config_path, metrics_path=metrics_path,
+        steps=num_steps, episodes=num_steps * config.batch_size, metrics=metrics, prompts_truncated=truncated,
+    )
