@@ -1,7 +1,7 @@
 """Routes of the /api/v1/ labeling API."""
 from django.urls import include, path
 
-from . import views
+from . import agreement_views, views
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
@@ -13,6 +13,11 @@ urlpatterns = [
     path("projects/<slug:slug>/next/", views.NextPairView.as_view(), name="api-next"),
     path("projects/<slug:slug>/progress/", views.ProjectProgressView.as_view(), name="api-progress"),
     path("projects/<slug:slug>/pairs/", views.PairListView.as_view(), name="api-pairs"),
+    path("projects/<slug:slug>/agreement/", agreement_views.AgreementReportView.as_view(), name="api-agreement"),
+    path("projects/<slug:slug>/exclusions/", agreement_views.ExclusionListView.as_view(), name="api-exclusions"),
+    path(
+        "projects/<slug:slug>/exclusions/lift/", agreement_views.ExclusionLiftView.as_view(), name="api-exclusion-lift"
+    ),
     path("assignments/<int:assignment_id>/submit/", views.SubmitView.as_view(), name="api-submit"),
     path("assignments/<int:assignment_id>/skip/", views.SkipView.as_view(), name="api-skip"),
     path("assignments/<int:assignment_id>/flag/", views.FlagView.as_view(), name="api-flag"),

@@ -1,0 +1,122 @@
+"""The one translation from comparison rows to agreement arrays: a single query, read as columns, never as objects.
+
+On PostgreSQL the rows stream through `COPY ... TO STDOUT (FORMAT binary)` straight into a numpy record array;
+other databases (SQLite in local runs) go through `values_list`, still without building model instances.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+
+from labeling.models import Comparison, Project
+
+# Canonical choice codes. Both-bad says nothing about which sample is better, so the preference statistics
+# (alpha, kappa, consensus, ranking) treat it as missing; it is counted separately.
+CHOICES = ("a", "b", "tie")
+BOTH_BAD = 3
+NO_CONFIDENCE = 0
+NO_GOLD = -1
+
+_COLUMNS = (
+    ("pair_id", "int8", "c.pair_id"),
+    ("labeler_id", "int8", "c.labeler_id"),
+    ("choice", "int4", "CASE c.choice WHEN 'a' THEN 0 WHEN 'b' THEN 1 WHEN 'tie' THEN 2 ELSE 3 END"),
+    ("confidence", "int4", "COALESCE(c.confidence, 0)"),
+    ("time_spent_ms", "int4", "c.time_spent_ms"),
+    ("is_gold", "int4", "p.is_gold::int"),
+    ("gold_choice", "int4", "CASE p.gold_choice WHEN 'a' THEN 0 WHEN 'b' THEN 1 WHEN 'tie' THEN 2 ELSE -1 END"),
+    ("policy_a", "int8", "sa.policy_id"),
+    ("policy_b", "int8", "sb.policy_id"),
+)
+
+
+@dataclass(frozen=True)
+class ComparisonArrays:
+    """Current comparisons of a project, one entry per judgment, in the pairs' canonical order."""
+
+    pair_id: np.ndarray  # (J,) int64
+    labeler_id: np.ndarray  # (J,) int64
+    choice: np.ndarray  # (J,) 0 = a, 1 = b, 2 = tie, 3 = both bad
+    confidence: np.ndarray  # (J,) canonical confidence, 0 where none was given
+    time_spent_ms: np.ndarray  # (J,)
+    is_gold: np.ndarray  # (J,) bool
+    gold_choice: np.ndarray  # (J,) like choice, -1 where the pair is not gold
+    policy_a: np.ndarray  # (J,) policy ids of the pair's samples
+    policy_b: np.ndarray  # (J,)
+
+    def __len__(self) -> int:
+        return len(self.pair_id)
+
+
+def _select_sql(project_id: int) -> str:
+    columns = ", ".join(f"({expr})::{sql_type}" for _, sql_type, expr in _COLUMNS)
+    return (
+        f"SELECT {columns} FROM labeling_comparison c "
+        "JOIN labeling_pair p ON p.id = c.pair_id "
+        "JOIN labeling_sample sa ON sa.id = p.sample_a_id "
+        "JOIN labeling_sample sb ON sb.id = p.sample_b_id "
+        f"WHERE p.project_id = {int(project_id)} AND c.is_current"
+    )
+
+
+def _binary_copy_dtype() -> np.dtype:
+    """Row layout of PostgreSQL's binary COPY: int16 field count, then (int32 length, value) per field, big-endian."""
+    fields: list[tuple[str, str]] = [("n_fields", ">i2")]
+    for name, sql_type, _ in _COLUMNS:
+        fields += [(f"{name}_len", ">i4"), (name, ">i8" if sql_type == "int8" else ">i4")]
+    return np.dtype(fields)
+
+
+_HEADER_BYTES = 19  # "PGCOPY\n\377\r\n\0" + int32 flags + int32 header extension length
+
+
+def _load_postgresql(project_id: int) -> np.ndarray:
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        chunks = []
+        with raw.copy(f"COPY ({_select_sql(project_id)}) TO STDOUT (FORMAT binary)") as copy:
+            for chunk in copy:
+                chunks.append(bytes(chunk))
+    payload = b"".join(chunks)
+    dtype = _binary_copy_dtype()
+    body = payload[_HEADER_BYTES:-2]  # drop the header and the int16 -1 trailer
+    if len(body) % dtype.itemsize:
+        raise RuntimeError("Unexpected binary COPY layout (a NULL where none was expected?).")
+    records = np.frombuffer(body, dtype=dtype)
+    if len(records) and np.any(records["n_fields"] != len(_COLUMNS)):
+        raise RuntimeError("Unexpected binary COPY layout.")
+    return records
+
+
+def _load_values_list(project: Project) -> dict[str, np.ndarray]:
+    rows = Comparison.objects.filter(pair__project=project, is_current=True).values_list(
+        "pair_id", "labeler_id", "choice", "confidence", "time_spent_ms", "pair__is_gold", "pair__gold_choice",
+        "pair__sample_a__policy_id", "pair__sample_b__policy_id",
+    )
+    codes = {"a": 0, "b": 1, "tie": 2}
+    cols = list(zip(*rows)) or [()] * len(_COLUMNS)
+    return {
+        "pair_id": np.array(cols[0], dtype=np.int64),
+        "labeler_id": np.array(cols[1], dtype=np.int64),
+        "choice": np.array([codes.get(c, BOTH_BAD) for c in cols[2]], dtype=np.int64),
+        "confidence": np.array([c or NO_CONFIDENCE for c in cols[3]], dtype=np.int64),
+        "time_spent_ms": np.array(cols[4], dtype=np.int64),
+        "is_gold": np.array(cols[5], dtype=bool),
+        "gold_choice": np.array([codes.get(c, NO_GOLD) for c in cols[6]], dtype=np.int64),
+        "policy_a": np.array(cols[7], dtype=np.int64),
+        "policy_b": np.array(cols[8], dtype=np.int64),
+    }
+
+
+def comparison_arrays(*, project: Project) -> ComparisonArrays:
+    """All current comparisons of `project` as parallel arrays (ordered by pair id)."""
+    if connection.vendor == "postgresql":
+        records = _load_postgresql(project.id)
+        columns = {name: records[name].astype(np.int64) for name, _, _ in _COLUMNS}
+        columns["is_gold"] = columns["is_gold"].astype(bool)
+    else:
+        columns = _load_values_list(project)
+    order = np.argsort(columns["pair_id"], kind="stable")
+    return ComparisonArrays(**{name: values[order] for name, values in columns.items()})
