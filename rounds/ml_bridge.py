@@ -18,19 +18,6 @@ ProgressFn = Callable[[float, str], None]
 KNOWN_NAMES = ("tiny", "tiny-llama", "tiny-gpt2", "smollm2-135m")
 
 
-@dataclass(frozen=True)
-class JudgedPair:
-    """A current judgment on a pair in canonical order, as read from the database."""
-
-    prompt: str
-    text_a: str
-    text_b: str
-    choice: str  # a, b, tie, both_bad
-    confidence: int | None
-    confidence_min: int
-    confidence_max: int
-
-
 def model_dir(artifact: str) -> Path:
     """A policy's artifact (model name or folder) as a model folder; may build the tiny model or convert SmolLM2."""
     from training.models import resolve_model
@@ -128,34 +115,19 @@ def samples_generate(*, folder: Path, prompts: Sequence[str], config, progress: 
     return generate_samples(model_dir=folder, prompts=list(prompts), config=config, progress=progress)
 
 
-def preference_examples(judged: Sequence[JudgedPair]) -> list:
-    """Judgments → TRL preference examples; ties and both-bad carry no preference and are left out.
-    The margin is the confidence's distance from the scale's middle, in half-scale units (0..1]."""
-    from rewards.data import PreferenceExample
-
-    examples = []
-    for j in judged:
-        if j.choice not in ("a", "b"):
-            continue
-        chosen, rejected = (j.text_a, j.text_b) if j.choice == "a" else (j.text_b, j.text_a)
-        margin = None
-        if j.confidence is not None:
-            mid = (j.confidence_min + j.confidence_max) / 2
-            margin = abs(j.confidence - mid) / (mid - j.confidence_min)
-        examples.append(PreferenceExample(prompt=j.prompt, chosen=chosen, rejected=rejected, margin=margin))
-    return examples
-
-
 def preferences_hash(examples: list) -> str:
     from rewards.data import preferences_hash as _hash
 
     return _hash(examples)
 
 
-def preferences_save(path: Path, examples: list) -> None:
-    from rewards.data import save_preferences
+def preferences_load(path: Path) -> list:
+    """TRL preference rows of an export file; an empty or missing split is an empty list."""
+    from rewards.data import load_preferences
 
-    save_preferences(path, examples)
+    if not path.is_file() or not path.read_text(encoding="utf-8").strip():
+        return []
+    return load_preferences(path)
 
 
 def reward_train(*, config, train: list, eval: list, base: Path, out_dir: Path, progress: ProgressFn | None):

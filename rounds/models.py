@@ -94,6 +94,9 @@ class RewardModel(models.Model):
         TrainingRound, null=True, blank=True, on_delete=models.SET_NULL, related_name="reward_models"
     )
     parent_policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="reward_models")
+    export = models.ForeignKey(
+        "exports.Export", null=True, blank=True, on_delete=models.SET_NULL, related_name="reward_models"
+    )
     export_manifest_hash = models.CharField(max_length=64, blank=True)
     export_path = models.CharField(max_length=500, blank=True)
     config = models.JSONField(default=dict)

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings as django_settings
 from django.db import transaction
 
-from labeling.models import Comparison, LabelerExclusion, Pair, PairFlag, Policy, PolicyKind, Sample
+from labeling.models import Pair, Policy, PolicyKind, Sample
 from labeling.services.imports import content_hash
 from rounds import ml_bridge
 from rounds.config import round_settings_parse
@@ -36,42 +36,31 @@ def round_training_batches(*, training_round: TrainingRound, cumulative: bool) -
     return [r.batch for r in earlier]
 
 
-def round_judged_pairs(*, training_round: TrainingRound, batches: list[str]) -> list[ml_bridge.JudgedPair]:
-    """Current judgments on the batches' pairs, leaving out excluded labelers and flagged pairs (as exports do)."""
-    project = training_round.project
-    excluded = LabelerExclusion.objects.filter(project=project, lifted_at__isnull=True).values("labeler")
-    flagged = PairFlag.objects.filter(pair__project=project, resolved_at__isnull=True).values("pair")
-    rows = (
-        Comparison.objects.filter(pair__project=project, pair__batch__in=batches, is_current=True, pair__is_gold=False)
-        .exclude(labeler__in=excluded)
-        .exclude(pair__in=flagged)
-        .select_related("pair__prompt", "pair__sample_a", "pair__sample_b")
-        .order_by("id")
-    )
-    return [
-        ml_bridge.JudgedPair(
-            prompt=c.pair.prompt.text, text_a=c.pair.sample_a.text, text_b=c.pair.sample_b.text, choice=c.choice,
-            confidence=c.confidence, confidence_min=project.confidence_min, confidence_max=project.confidence_max,
-        )  # fmt: skip
-        for c in rows
-    ]
+def round_preferences_export(*, training_round: TrainingRound, batches: list[str], heldout_fraction: float, seed: int):
+    """Export the batches' comparisons through the project's export path (TRL format, one row per judgment;
+    excluded labelers, flagged pairs, gold, ties and both-bad left out, as every export does) and read them back.
+    Returns (train examples, held-out examples, export, manifest sha256)."""
+    from labeling.exports.options import ExportRequest
+    from labeling.exports.services import EmptyExport, export_create, export_run
 
-
-def _heldout(prompt: str, fraction: float) -> bool:
-    """Split by prompt, so the reward model is measured on prompts it never saw."""
-    bucket = int(hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return bucket < fraction
-
-
-def preferences_split(examples: list, fraction: float) -> tuple[list, list]:
-    train = [e for e in examples if not _heldout(e.prompt, fraction)]
-    held = [e for e in examples if _heldout(e.prompt, fraction)]
-    if fraction > 0 and not held and len({e.prompt for e in train}) > 1:
-        # Too few prompts for the hash split to pick one: hold out the last prompt's examples.
-        last = train[-1].prompt
-        held = [e for e in train if e.prompt == last]
-        train = [e for e in train if e.prompt != last]
-    return train, held
+    request = ExportRequest(
+        format="trl", aggregation="judgment", ties="drop", include_margin=True, batches=tuple(batches),
+        split=(1.0 - heldout_fraction, heldout_fraction, 0.0), seed=seed,
+    )  # fmt: skip
+    export = export_create(project=training_round.project, request=request, created_by=None, enqueue=False)
+    try:
+        export = export_run(export_id=export.id)
+    except EmptyExport as exc:
+        raise ValueError(f"no usable comparisons for the reward model: {exc}") from exc
+    folder = Path(export.path)
+    train = ml_bridge.preferences_load(folder / "train.jsonl")
+    held = ml_bridge.preferences_load(folder / "validation.jsonl")
+    if not train:
+        raise ValueError("the export has no training rows (after dropping ties, both-bad, flagged, excluded)")
+    if heldout_fraction > 0 and not held:
+        train, held = preferences_split(train, heldout_fraction)
+    manifest = (folder / "manifest.json").read_bytes()
+    return train, held, export, hashlib.sha256(manifest).hexdigest()
 
 
 def round_reward_train(*, round_id: int, task_id: str) -> None:
@@ -84,13 +73,11 @@ def round_reward_train(*, round_id: int, task_id: str) -> None:
     folder = round_artifact_dir(training_round)
     progress = PhaseProgress(round_id=round_id, phase=S.REWARD_TRAINING)
     batches = round_training_batches(training_round=training_round, cumulative=settings.cumulative)
-    examples = ml_bridge.preference_examples(round_judged_pairs(training_round=training_round, batches=batches))
-    if not examples:
-        raise ValueError("no usable comparisons (after dropping ties, both-bad, flagged pairs and excluded labelers)")
-    export_path = folder / "preferences.jsonl"
-    ml_bridge.preferences_save(export_path, examples)
-    manifest_hash = ml_bridge.preferences_hash(examples)
-    train, held = preferences_split(examples, settings.rm_heldout_fraction)
+    progress(0.0, "exporting comparisons")
+    train, held, export, manifest_hash = round_preferences_export(
+        training_round=training_round, batches=batches, heldout_fraction=settings.rm_heldout_fraction, seed=settings.seed
+    )
+    export_path = Path(export.path)
     config = ml_bridge.reward_config(settings, instruction_template=project.instruction_template)
     base = ml_bridge.model_dir(training_round.initial_policy.artifact_path)
     result = ml_bridge.reward_train(
@@ -109,7 +96,7 @@ def round_reward_train(*, round_id: int, task_id: str) -> None:
             project=project, name=f"rm-round-{training_round.number}",
             defaults={
                 "training_round": training_round, "parent_policy": training_round.initial_policy,
-                "export_manifest_hash": manifest_hash, "export_path": str(export_path),
+                "export_manifest_hash": manifest_hash, "export_path": str(export_path), "export": export,
                 "config": summary.get("extra", {}) | {"reward_config": ml_bridge.dataclass_dict(config)},
                 "metrics": metrics, "artifact_path": str(folder / "reward_model"),
             },

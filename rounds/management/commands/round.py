@@ -1,0 +1,83 @@
+"""Training rounds from the command line: create, start, cancel, resume, close-labeling, status."""
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from labeling.models import Project
+from labeling.services.errors import DomainError
+from rounds import selectors
+from rounds.services import lifecycle
+
+
+class Command(BaseCommand):
+    help = "Create and drive training rounds (sample → label → reward model → PPO → evaluate)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["create", "start", "cancel", "resume", "close-labeling", "status"])
+        parser.add_argument("--project", required=True)
+        parser.add_argument("--round", type=int, dest="number", help="Round number (default: the latest).")
+        parser.add_argument("--settings", help="Round settings as JSON, or @file.json.")
+        parser.add_argument("--user", help="Username recorded as the actor (default: none, i.e. the system).")
+        parser.add_argument("--reason", default="")
+        parser.add_argument("--start", action="store_true", help="With create: start the round at once.")
+        parser.add_argument("--json", action="store_true", help="Print the status as JSON.")
+
+    def handle(self, *args, action, project, number, settings, user, reason, start, json: bool = False, **options):
+        target = Project.objects.filter(slug=project).first()
+        if target is None:
+            raise CommandError(f"No project {project!r}.")
+        actor = None
+        if user:
+            actor = get_user_model().objects.filter(username=user).first()
+            if actor is None:
+                raise CommandError(f"No user {user!r}.")
+        try:
+            if action == "create":
+                training_round = lifecycle.round_create(project=target, created_by=actor, settings=_settings(settings))
+                self.stdout.write(f"Created round {training_round.number} (id {training_round.id}).")
+                if start:
+                    lifecycle.round_start(training_round=training_round, actor=actor)
+                    self.stdout.write("Started; a worker on queues default,gpu runs it.")
+                return
+            training_round = selectors.round_for(project=target, number=number)
+            if action == "start":
+                lifecycle.round_start(training_round=training_round, actor=actor)
+            elif action == "cancel":
+                lifecycle.round_cancel(training_round=training_round, actor=actor, reason=reason)
+            elif action == "resume":
+                lifecycle.round_resume(training_round=training_round, actor=actor, reason=reason)
+            elif action == "close-labeling":
+                lifecycle.round_close_labeling(training_round=training_round, actor=actor, reason=reason)
+            training_round.refresh_from_db()
+            status = selectors.round_status(training_round=training_round)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        if json:
+            self.stdout.write(_json.dumps(status, indent=2, default=str))
+            return
+        self.stdout.write(
+            f"Round {status['number']} of {project}: {status['state']} "
+            f"{status['progress']['percent']:.0f}% {status['progress']['message']}"
+        )
+        for t in status["timeline"]:
+            self.stdout.write(f"  {t['at']}  {t['from']} → {t['to']}  by {t['actor'] or 'system'}  {t['reason']}")
+        if status["error"]:
+            self.stdout.write(self.style.ERROR(f"  error: {status['error']}"))
+
+
+_json = json
+
+
+def _settings(raw: str | None) -> dict:
+    if not raw:
+        return {}
+    text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"--settings is not valid JSON: {exc.msg} at column {exc.colno}.") from exc
+    if not isinstance(value, dict):
+        raise CommandError("--settings must be a JSON object.")
+    return value

@@ -1,0 +1,74 @@
+"""Read-side of training rounds: status for the API, command and page; human win rate of evaluation pairs."""
+from __future__ import annotations
+
+from typing import Any
+
+from labeling.models import Comparison, Project
+from labeling.services.errors import NotFound
+from rounds.models import TrainingRound
+
+
+def round_for(*, project: Project, number: int | None) -> TrainingRound:
+    rounds = TrainingRound.objects.filter(project=project)
+    found = rounds.filter(number=number).first() if number is not None else rounds.order_by("-number").first()
+    if found is None:
+        raise NotFound(f"No round {number if number is not None else ''} in project {project.slug}.".replace("  ", " "))
+    return found
+
+
+def win_rate(*, training_round: TrainingRound) -> dict[str, Any]:
+    """Humans' judgments of new-vs-previous policy pairs: wins of the new policy (ties count half) with a
+    Wilson 95% interval on the decisive judgments; both-bad judgments are left out."""
+    from rewards.metrics import wilson_interval
+
+    new_id = training_round.new_policy_id
+    wins = losses = ties = 0
+    rows = Comparison.objects.filter(
+        pair__project_id=training_round.project_id, pair__batch=training_round.eval_batch, is_current=True
+    ).values_list("choice", "pair__sample_a__policy_id")
+    for choice, policy_a in rows:
+        if choice == "tie":
+            ties += 1
+        elif choice in ("a", "b"):
+            new_won = (choice == "a") == (policy_a == new_id)
+            wins, losses = (wins + 1, losses) if new_won else (wins, losses + 1)
+    n = wins + losses + ties
+    low, high = wilson_interval(wins + ties // 2, n) if n else (None, None)
+    return {"wins": wins, "losses": losses, "ties": ties, "n": n,
+            "rate": (wins + 0.5 * ties) / n if n else None, "ci95": [low, high] if n else None}  # fmt: skip
+
+
+def round_timeline(*, training_round: TrainingRound) -> list[dict[str, Any]]:
+    return [
+        {"at": t.created_at.isoformat(), "from": t.from_state, "to": t.to_state,
+         "actor": t.actor.username if t.actor else None, "reason": t.reason}  # fmt: skip
+        for t in training_round.transitions.select_related("actor")
+    ]
+
+
+def round_status(*, training_round: TrainingRound) -> dict[str, Any]:
+    from rounds.services.phases import round_comparisons
+
+    r = training_round
+    rm = r.reward_model
+    return {
+        "id": r.id, "project": r.project.slug, "number": r.number, "state": r.state, "failed_in": r.failed_in,
+        "error": r.error, "settings": r.settings,
+        "progress": {"percent": r.progress_percent, "message": r.progress_message,
+                     "eta_seconds": r.progress_eta_seconds,
+                     "updated_at": r.progress_updated_at.isoformat() if r.progress_updated_at else None},
+        "comparisons": {"done": round_comparisons(training_round=r), "target": r.comparisons_target},
+        "policy": {"id": r.policy_id, "name": r.policy.name},
+        "initial_policy": {"id": r.initial_policy_id, "name": r.initial_policy.name},
+        "new_policy": ({"id": r.new_policy_id, "name": r.new_policy.name, "artifact_path": r.new_policy.artifact_path,
+                        "parent": r.new_policy.parent_id} if r.new_policy else None),
+        "reward_model": ({"id": rm.id, "name": rm.name, "artifact_path": rm.artifact_path, "metrics": rm.metrics.get("heldout"),
+                          "export_id": rm.export_id, "export_manifest_hash": rm.export_manifest_hash,
+                          "parent_policy": rm.parent_policy_id} if rm else None),
+        "compute_estimate": r.compute_estimate, "compute_achieved": r.compute_achieved,
+        "phase_seconds": r.phase_seconds, "metrics": r.metrics, "win_rate": win_rate(training_round=r),
+        "timeline": round_timeline(training_round=r), "artifact_dir": r.artifact_dir,
+        "created_at": r.created_at.isoformat(),
+        "started_at": r.started_at.isoformat() if r.started_at else None,
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+    }  # fmt: skip
