@@ -89,7 +89,7 @@ def log_in_with_keyboard(page, base_url: str, username: str, password: str = PAS
     page.keyboard.press("Tab")
     page.keyboard.type(password)
     page.keyboard.press("Enter")
-    page.wait_for_load_state("domcontentloaded")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 @pytest.fixture
