@@ -31,9 +31,9 @@ def _run(args: argparse.Namespace) -> int:
     from training.ppo.trainer import ppo_train
 
     config = dataclass_from_args(PPOConfig, args)
-    prompts = read_prompts(args.prompts)
     if not (args.reward_model / "config.json").is_file():
         raise FileNotFoundError(f"{args.reward_model}: not a model folder (no config.json)")
+    prompts = read_prompts(args.prompts)
     progress, bar = tqdm_progress("ppo")
     result = ppo_train(
         config=config, policy_dir=resolve_model(args.policy), reward_model_dir=args.reward_model,
