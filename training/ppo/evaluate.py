@@ -55,7 +55,9 @@ def policy_evaluate(
     policy = AutoModelForCausalLM.from_pretrained(Path(policy_dir), dtype=dtype).to(torch_device).eval()
     reference = AutoModelForCausalLM.from_pretrained(Path(reference_dir), dtype=dtype).to(torch_device).eval()
     if scorer is None:
-        scorer = RewardModelScorer(reward_model_dir, device=torch_device)
+        scorer = RewardModelScorer(
+            reward_model_dir, device=torch_device, instruction_template=instruction_template
+        )
     scores, raw_scores, kls, lengths, has_eos = [], [], [], [], []
     with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
         torch.manual_seed(seed)

@@ -261,7 +261,9 @@ def ppo_train(
     # Dropout off everywhere: PPO ratios assume rollout and update see the same function (N+).
     policy.eval(), value_model.eval()
     if scorer is None:
-        scorer = RewardModelScorer(reward_model_dir, device=device)
+        scorer = RewardModelScorer(
+            reward_model_dir, device=device, instruction_template=config.instruction_template
+        )
     optimizer = torch.optim.AdamW(
         [*policy.parameters(), *value_model.parameters()], lr=config.learning_rate, eps=config.adam_eps
     )
