@@ -81,4 +81,12 @@ def test_workspace_reflows_at_200_percent_zoom(live_server, make_user, make_proj
     left = page.locator("#response-left").bounding_box()
     right = page.locator("#response-right").bounding_box()
     assert right["y"] > left["y"] + left["height"] - 1, "responses should stack on a narrow screen"
+    # Nothing (such as the decision panel) covers the text the labeler has to read.
+    page.locator("#response-left").scroll_into_view_if_needed()
+    covered = page.evaluate(
+        """() => { const r = document.getElementById('response-left').getBoundingClientRect();
+                   const hit = document.elementFromPoint(r.left + r.width / 2, r.top + Math.min(r.height, 40) / 2);
+                   return !document.getElementById('response-left').contains(hit); }"""
+    )
+    assert not covered
     screenshot(page, "workspace-200-percent-zoom")
