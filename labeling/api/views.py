@@ -110,9 +110,6 @@ class NextPairView(APIView):
         assignment = assignment_services.assignment_next(
             project=project, labeler=request.user, exclude_ids=tuple(data.validated_data["exclude"])
         )
-        assignment = type(assignment).objects.select_related("pair__prompt", "pair__sample_a", "pair__sample_b").get(
-            id=assignment.id
-        )
         return Response(s.LabelerAssignmentSerializer(assignment).data)
 
 

@@ -15,6 +15,8 @@ from . import clock
 from .errors import QueueEmpty, TooManyLeases
 
 EXPIRY_SWEEP_LIMIT = 200
+# What a labeler's screen shows; loaded with the lease so the API renders it without another query.
+LABELER_VIEW = ("pair__prompt", "pair__sample_a", "pair__sample_b")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,10 @@ def _candidate_pairs(project: Project, labeler: AbstractBaseUser, *, gold: bool)
     already_seen = Assignment.objects.filter(pair=OuterRef("pk"), labeler=labeler)
     pairs = Pair.objects.filter(project=project, is_gold=gold).filter(~Exists(already_seen))
     if not gold:
-        # Overlap counts submitted judgments plus live leases; closest to completion first.
+        # Overlap counts submitted judgments plus live leases; closest to completion first. The bound on
+        # submitted_count alone is implied by the next one, but it lets the pair_queue index scan start past
+        # the pairs already at full overlap instead of filtering through them (they pile up as work proceeds).
+        pairs = pairs.filter(submitted_count__lt=project.overlap)
         pairs = pairs.alias(filled=F("submitted_count") + F("leased_count")).filter(filled__lt=project.overlap)
     return pairs.order_by("-submitted_count", "-leased_count", "id")
 
@@ -57,6 +62,7 @@ def _candidate_pairs(project: Project, labeler: AbstractBaseUser, *, gold: bool)
 def _lock_next_pair(project: Project, labeler: AbstractBaseUser, *, gold: bool) -> Pair | None:
     return (
         _candidate_pairs(project, labeler, gold=gold)
+        .select_related("prompt", "sample_a", "sample_b")
         .select_for_update(skip_locked=True, of=("self",))
         .first()
     )
@@ -71,7 +77,8 @@ def assignment_next(
     rng_uniform=clock.uniform,
     rng_coin=clock.coin_flip,
 ) -> Assignment:
-    """The labeler's oldest open lease not in `exclude_ids`, else a new lease on the best available pair.
+    """The labeler's oldest open lease not in `exclude_ids`, else a new lease on the best available pair,
+    returned with its pair's prompt and samples loaded.
 
     Never a pair the labeler already had (judged, skipped, flagged or let expire); a normal pair never
     gets more than `overlap` submitted judgments plus live leases. Gold pairs are mixed in at the project's
@@ -80,13 +87,18 @@ def assignment_next(
     now = now or clock.now()
     options = lease_options(project)
     assignments_expire_stale(project=project, now=now)
-    open_leases = Assignment.objects.filter(
-        labeler=labeler, pair__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
-    ).order_by("id")
-    resumable = open_leases.exclude(id__in=exclude_ids).select_related("pair").first()
+    # One query for both the resume and the lease-cap check: the cap keeps this list short.
+    open_leases = list(
+        Assignment.objects.filter(
+            labeler=labeler, pair__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
+        )
+        .select_related(*LABELER_VIEW)
+        .order_by("id")
+    )
+    resumable = next((lease for lease in open_leases if lease.id not in exclude_ids), None)
     if resumable is not None:
         return resumable
-    if open_leases.count() >= options.max_open_leases:
+    if len(open_leases) >= options.max_open_leases:
         raise TooManyLeases(
             f"You already hold {options.max_open_leases} open pairs; submit or skip one first.",
             max_open_leases=options.max_open_leases,

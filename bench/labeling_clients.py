@@ -1,0 +1,139 @@
+"""Simulated labelers for the benchmark: keep-alive HTTP clients that ask for the next pair and submit it."""
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+API = "/api/v1"
+
+
+@dataclass
+class ClientLog:
+    """What one client process saw; latencies in ms, only for requests started inside the measured window."""
+
+    next_ms: list[float] = field(default_factory=list)
+    submit_ms: list[float] = field(default_factory=list)
+    judgment_ms: list[float] = field(default_factory=list)
+    # (token index, assignment id, comparison id) of every 2xx submit, warm-up included, for the integrity check.
+    stored: list[tuple[int, int, int]] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    judgments_in_window: int = 0
+    queue_empty: int = 0
+    cpu_s: float = 0.0
+
+    def count(self, key: str) -> None:
+        self.statuses[key] = self.statuses.get(key, 0) + 1
+
+    def merge(self, other: "ClientLog") -> None:
+        self.next_ms += other.next_ms
+        self.submit_ms += other.submit_ms
+        self.judgment_ms += other.judgment_ms
+        self.stored += other.stored
+        for key, n in other.statuses.items():
+            self.statuses[key] = self.statuses.get(key, 0) + n
+        self.judgments_in_window += other.judgments_in_window
+        self.queue_empty += other.queue_empty
+        self.cpu_s += other.cpu_s
+
+
+def random_judgment(rng: random.Random) -> dict:
+    """A judgment whose confidence leans the same way as the choice (1 = left much better, 9 = right)."""
+    choice = rng.choices(["a", "b", "tie"], weights=[45, 45, 10])[0]
+    confidence = {"a": rng.randint(1, 4), "b": rng.randint(6, 9), "tie": 5}[choice]
+    body = {"choice": choice, "confidence": confidence, "time_spent_ms": rng.randint(2_000, 60_000)}
+    if rng.random() < 0.2:
+        body["rationale"] = "The left answer keeps the main point; the right one drifts."
+    return body
+
+
+class Labeler:
+    def __init__(self, *, port: int, token: str, index: int, slug: str, seed: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.index = index
+        self.slug = slug
+        self.rng = random.Random(seed)
+
+    def post(self, path: str, body: dict) -> tuple[int, dict]:
+        """(HTTP status, JSON body); status 0 when the request failed at the connection level."""
+        try:
+            return self._post(path, body)
+        except (http.client.HTTPException, OSError, ValueError) as exc:
+            self.conn.close()
+            return 0, {"error": type(exc).__name__}
+
+    def _post(self, path: str, body: dict) -> tuple[int, dict]:
+        try:
+            self.conn.request("POST", API + path, body=json.dumps(body), headers=self.headers)
+            response = self.conn.getresponse()
+            raw = response.read()
+        except (http.client.HTTPException, OSError):
+            # The server closed the keep-alive connection (worker recycled); reconnect once.
+            self.conn.close()
+            self.conn.request("POST", API + path, body=json.dumps(body), headers=self.headers)
+            response = self.conn.getresponse()
+            raw = response.read()
+        return response.status, (json.loads(raw) if raw else {})
+
+    def run(self, *, measure_from: float, until: float, think_s: float, log: ClientLog, lock: threading.Lock) -> None:
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            status, body = self.post(f"/projects/{self.slug}/next/", {})
+            next_done = time.perf_counter()
+            measured = started >= measure_from
+            with lock:
+                log.count(f"next {status}")
+                if measured:
+                    log.next_ms.append((next_done - started) * 1000)
+            if status == 404 and body.get("code") == "queue_empty":
+                with lock:
+                    log.queue_empty += 1
+                return
+            if status != 200:
+                time.sleep(0.05)
+                continue
+            if think_s:
+                time.sleep(self.rng.uniform(0.5, 1.5) * think_s)
+            submit_started = time.perf_counter()
+            status, result = self.post(f"/assignments/{body['assignment_id']}/submit/", random_judgment(self.rng))
+            done = time.perf_counter()
+            with lock:
+                log.count(f"submit {status}")
+                if 200 <= status < 300:
+                    log.stored.append((self.index, body["assignment_id"], result["comparison_id"]))
+                if measured and done <= until:
+                    log.submit_ms.append((done - submit_started) * 1000)
+                    if 200 <= status < 300:
+                        log.judgment_ms.append((done - started - (submit_started - next_done)) * 1000)
+                        log.judgments_in_window += 1
+        self.conn.close()
+
+
+def clients_run(
+    *, port: int, tokens: list[tuple[int, str]], slug: str, start_at: float, warmup_s: float, duration_s: float,
+    think_s: float,
+) -> ClientLog:
+    """Run one thread per labeler in this process. `start_at` is a time.time() shared by all client processes."""
+    log, lock = ClientLog(), threading.Lock()
+    cpu_started = time.process_time()
+    labelers = [Labeler(port=port, token=t, index=i, slug=slug, seed=i) for i, t in tokens]
+    time.sleep(max(0.0, start_at - time.time()))
+    now = time.perf_counter()
+    measure_from, until = now + warmup_s, now + warmup_s + duration_s
+    threads = [
+        threading.Thread(
+            target=lab.run,
+            kwargs={"measure_from": measure_from, "until": until, "think_s": think_s, "log": log, "lock": lock},
+        )
+        for lab in labelers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.cpu_s = time.process_time() - cpu_started
+    return log
