@@ -11,5 +11,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("labeling.api.urls")),
+    path("api/v1/", include("rounds.api.urls")),
+    path("", include("rounds.urls")),
     path("", include("frontend.urls")),
 ]

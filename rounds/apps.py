@@ -6,3 +6,10 @@ class RoundsConfig(AppConfig):
     name = "rounds"
     verbose_name = "Training rounds"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from frontend.panels import register_panel
+
+        from .panel import rounds_panel_context
+
+        register_panel("rounds", rounds_panel_context)

@@ -127,8 +127,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"rounds.tasks.gpu_*": {"queue": "gpu"}}
+# Queue names come from the environment so isolated workers (tests) also route the tasks their tasks enqueue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "default")
+CELERY_TASK_ROUTES = {"rounds.tasks.gpu_*": {"queue": env_str("ARBITER_GPU_QUEUE", "gpu")}}
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-leases": {"task": "labeling.expire_stale_leases", "schedule": 60.0},
 }

@@ -1,0 +1,79 @@
+"""REST API of training rounds: thin views over the lifecycle services and the status selector."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.api.permissions import IsResearcher
+from labeling.services.projects import project_get_for_user
+from rounds import selectors
+from rounds.models import RoundState, TrainingRound
+from rounds.services import lifecycle
+from rounds.services.phases import round_labeling_check
+
+
+class RoundCreateSerializer(serializers.Serializer):
+    settings = serializers.DictField(required=False, default=dict)
+    start = serializers.BooleanField(required=False, default=False)
+
+
+class RoundActionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+def _summary(r: TrainingRound) -> dict:
+    return {"id": r.id, "number": r.number, "state": r.state, "progress_percent": r.progress_percent,
+            "policy": r.policy.name, "new_policy": r.new_policy.name if r.new_policy else None,
+            "created_at": r.created_at.isoformat()}  # fmt: skip
+
+
+class RoundListView(APIView):
+    permission_classes = [IsResearcher]
+
+    def get(self, request, slug: str):
+        project = project_get_for_user(slug=slug, user=request.user, manage=True)
+        rounds = TrainingRound.objects.filter(project=project).select_related("policy", "new_policy").order_by("-number")
+        return Response([_summary(r) for r in rounds])
+
+    @extend_schema(request=RoundCreateSerializer)
+    def post(self, request, slug: str):
+        project = project_get_for_user(slug=slug, user=request.user, manage=True)
+        data = RoundCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        r = lifecycle.round_create(project=project, created_by=request.user, settings=data.validated_data["settings"])
+        if data.validated_data["start"]:
+            r = lifecycle.round_start(training_round=r, actor=request.user)
+        return Response(selectors.round_status(training_round=r), status=status.HTTP_201_CREATED)
+
+
+class RoundDetailView(APIView):
+    permission_classes = [IsResearcher]
+
+    def get(self, request, slug: str, number: int):
+        project = project_get_for_user(slug=slug, user=request.user, manage=True)
+        r = selectors.round_for(project=project, number=number)
+        if r.state == RoundState.LABELING and round_labeling_check(round_id=r.id):
+            r.refresh_from_db()  # the page's polling doubles as the labeling-target check
+        return Response(selectors.round_status(training_round=r))
+
+
+class RoundActionView(APIView):
+    permission_classes = [IsResearcher]
+    action = "start"
+    ACTIONS = {
+        "start": lambda r, user, reason: lifecycle.round_start(training_round=r, actor=user),
+        "cancel": lambda r, user, reason: lifecycle.round_cancel(training_round=r, actor=user, reason=reason),
+        "resume": lambda r, user, reason: lifecycle.round_resume(training_round=r, actor=user, reason=reason),
+        "close-labeling": lambda r, user, reason: lifecycle.round_close_labeling(training_round=r, actor=user, reason=reason),
+    }
+
+    @extend_schema(request=RoundActionSerializer)
+    def post(self, request, slug: str, number: int):
+        project = project_get_for_user(slug=slug, user=request.user, manage=True)
+        data = RoundActionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        r = selectors.round_for(project=project, number=number)
+        r = self.ACTIONS[self.action](r, request.user, data.validated_data["reason"])
+        return Response(selectors.round_status(training_round=r))
