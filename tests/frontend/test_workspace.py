@@ -121,3 +121,23 @@ def test_workspace_escapes_text_and_shows_instructions(live_server, make_user, m
     page.keyboard.press("?")
     page.wait_for_selector("#help-dialog[open]")
     screenshot(page, "workspace-help", full_page=False)
+
+
+def test_demo_data_in_the_workspace(live_server, new_page, screenshot):
+    """The shipped demo (real HH-RLHF dialogues) renders calmly: long prompts collapse to their last turn."""
+    from labeling.services.demo import DEMO_PASSWORD, demo_load
+
+    demo_load()
+    page = new_page()
+    log_in_with_keyboard(page, live_server.url, "labeler", DEMO_PASSWORD)
+    page.wait_for_url("**/label/")
+    page.goto(f"{live_server.url}/label/hh-harmless/")
+    page.wait_for_selector("#task:not([hidden])")
+    assert "Assistant:" in page.inner_text("#prompt")
+    # Collapsed to a scrolled box that opens at the end of the dialogue, the turn being answered.
+    assert page.evaluate("() => { const p = document.getElementById('prompt'); return p.classList.contains('collapsed') && p.scrollTop > 0 && p.scrollTop + p.clientHeight >= p.scrollHeight - 2; }")
+    screenshot(page, "workspace-demo-hh", full_page=False)
+    page.goto(f"{live_server.url}/label/fables/")
+    page.wait_for_selector("#task:not([hidden])")
+    page.keyboard.press("ArrowRight")
+    screenshot(page, "workspace-demo-fables", full_page=False)

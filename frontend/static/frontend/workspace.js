@@ -159,9 +159,10 @@
     $("submit").disabled = !state.choice || state.busy;
   }
 
+  // Call once the task is visible: a collapsed prompt scrolls to its end, which needs a laid-out box.
   function renderPrompt(text) {
     var prompt = $("prompt");
-    prompt.textContent = text;
+    prompt.textContent = text.replace(/^\s+/, "");
     var long = text.length > PROMPT_COLLAPSE_CHARS || text.split("\n").length > PROMPT_COLLAPSE_LINES;
     $("toggle-prompt").hidden = !long;
     setPromptCollapsed(long);
@@ -186,12 +187,12 @@
     $("rationale").value = "";
     $("rationale-box").open = false;
     $("task").setAttribute("data-assignment", String(assignment.assignment_id));
-    renderPrompt(assignment.prompt);
     $("response-left").textContent = assignment.response_left;
     $("response-right").textContent = assignment.response_right;
     var remaining = leaseLeftMs(assignment);
     state.leaseTimer = setTimeout(onLeaseExpired, Math.max(0, remaining));
     setView("task");
+    renderPrompt(assignment.prompt);
     renderSelection();
     clockStart();
     window.scrollTo(0, 0);
