@@ -40,7 +40,7 @@ class JudgmentRecord:
     time_spent_ms: int
     revision: int
     is_current: bool
-    created_at: datetime
+    created_at: datetime | None  # loaded for the raw format only
     rationale: str = ""
 
 

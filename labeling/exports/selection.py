@@ -8,19 +8,22 @@ from datetime import datetime, timezone
 from django.db.models import Q, QuerySet
 from django.utils import timezone as dj_timezone
 
-from labeling.models import Comparison, PairFlag, Project
+from labeling.models import Comparison, Pair, PairFlag, Project
 from labeling.services.exclusions import excluded_labeler_ids
 
 from .aggregate import JudgmentRecord, PairInfo
 from .options import ExportRequest
 
 CHUNK_SIZE = 5_000
-_FIELDS = (
-    "pair_id", "pair__prompt_id", "pair__prompt__text", "pair__prompt__content_hash",
-    "pair__sample_a__text", "pair__sample_b__text", "pair__sample_a__policy__name", "pair__sample_b__policy__name",
-    "pair__batch", "pair__is_gold",
-    "id", "labeler_id", "choice", "confidence", "shown_choice", "shown_confidence", "assignment__swapped",
-    "time_spent_ms", "revision", "is_current", "created_at",
+_PAIR_FIELDS = (
+    "id", "prompt_id", "prompt__text", "prompt__content_hash", "sample_a__text", "sample_b__text",
+    "sample_a__policy__name", "sample_b__policy__name", "batch", "is_gold",
+)  # fmt: skip
+_JUDGMENT_FIELDS = ("pair_id", "id", "labeler_id", "choice", "confidence")
+# Only the raw format needs these; converting timestamps alone costs more than the rest of the row.
+_DETAIL_FIELDS = (
+    "shown_choice", "shown_confidence", "assignment__swapped", "time_spent_ms", "revision", "is_current",
+    "created_at", "rationale",
 )  # fmt: skip
 
 
@@ -56,29 +59,50 @@ def comparisons_selected(*, project: Project, request: ExportRequest) -> QuerySe
 
 
 def judgment_groups(
-    qs: QuerySet[Comparison], *, with_rationale: bool = False, chunk_size: int = CHUNK_SIZE
+    qs: QuerySet[Comparison], *, detailed: bool = False, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[tuple[PairInfo, list[JudgmentRecord]]]:
-    """Stream (pair, its judgments) in pair order through a server-side cursor; memory holds one chunk."""
-    fields = _FIELDS + (("rationale",) if with_rationale else ())
+    """Stream (pair, its judgments) in pair order; memory holds one chunk of each cursor.
+
+    Two server-side cursors, both in pair order, merged here: narrow judgment rows, and each selected pair's texts
+    once (rather than riding along every judgment row).
+    """
+    fields = _JUDGMENT_FIELDS + (_DETAIL_FIELDS if detailed else ())
     rows = qs.order_by("pair_id", "id").values_list(*fields).iterator(chunk_size=chunk_size)
+    pairs = (
+        Pair.objects.filter(id__in=qs.values("pair_id")).order_by("id").values_list(*_PAIR_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )  # fmt: skip
     pair: PairInfo | None = None
     judgments: list[JudgmentRecord] = []
     for r in rows:
         if pair is None or r[0] != pair.pair_id:
             if pair is not None:
                 yield pair, judgments
-            pair = PairInfo(
+            pair = _next_pair(pairs, r[0])
+            judgments = []
+        if detailed:
+            judgments.append(JudgmentRecord(
+                comparison_id=r[1], labeler_id=r[2], choice=r[3], confidence=r[4], shown_choice=r[5],
+                shown_confidence=r[6], swapped=r[7], time_spent_ms=r[8], revision=r[9], is_current=r[10],
+                created_at=r[11], rationale=r[12],
+            ))  # fmt: skip
+        else:
+            judgments.append(JudgmentRecord(
+                comparison_id=r[1], labeler_id=r[2], choice=r[3], confidence=r[4], shown_choice="",
+                shown_confidence=None, swapped=False, time_spent_ms=0, revision=0, is_current=True, created_at=None,
+            ))  # fmt: skip
+    if pair is not None:
+        yield pair, judgments
+
+
+def _next_pair(pairs: Iterator[tuple], pair_id: int) -> PairInfo:
+    for r in pairs:
+        if r[0] == pair_id:
+            return PairInfo(
                 pair_id=r[0], prompt_id=r[1], prompt=r[2], prompt_hash=r[3], text_a=r[4], text_b=r[5],
                 policy_a=r[6], policy_b=r[7], batch=r[8], is_gold=r[9],
             )  # fmt: skip
-            judgments = []
-        judgments.append(JudgmentRecord(
-            comparison_id=r[10], labeler_id=r[11], choice=r[12], confidence=r[13], shown_choice=r[14],
-            shown_confidence=r[15], swapped=r[16], time_spent_ms=r[17], revision=r[18], is_current=r[19],
-            created_at=r[20], rationale=r[21] if with_rationale else "",
-        ))  # fmt: skip
-    if pair is not None:
-        yield pair, judgments
+    raise RuntimeError(f"pair {pair_id} vanished while it was being exported")
 
 
 def pair_flags(*, project: Project, pseudonym) -> dict[int, list[dict]]:

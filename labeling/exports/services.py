@@ -131,7 +131,7 @@ def _run(export: Export, out_dir: Path, on_progress: Callable[[int, int], None] 
 
     try:
         result = dataset_write(
-            groups=judgment_groups(qs, with_rationale=request.format == "raw"), request=request,
+            groups=judgment_groups(qs, detailed=request.format == "raw"), request=request,
             scale=Scale(project.confidence_min, project.confidence_max), pseudonym=pseudonym, out_dir=out_dir,
             flags_for=lambda pair_id: flags.get(pair_id, []), on_progress=progress,
         )  # fmt: skip
