@@ -21,10 +21,14 @@ S = RoundState
 
 
 def round_artifact_dir(training_round: TrainingRound) -> Path:
-    folder = Path(django_settings.ARTIFACT_DIR) / "rounds" / f"{training_round.project.slug}-{training_round.id}"
-    folder.mkdir(parents=True, exist_ok=True)
-    if training_round.artifact_dir != str(folder):
+    """The round's own folder; its creation time in the name keeps it unique even if a database is recreated."""
+    if not training_round.artifact_dir:
+        stamp = training_round.created_at.strftime("%Y%m%dT%H%M%S%f")
+        folder = Path(django_settings.ARTIFACT_DIR) / "rounds" / f"{training_round.project.slug}-{training_round.id}-{stamp}"
         TrainingRound.objects.filter(id=training_round.id).update(artifact_dir=str(folder))
+        training_round.artifact_dir = str(folder)
+    folder = Path(training_round.artifact_dir)
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
@@ -36,7 +40,9 @@ def round_training_batches(*, training_round: TrainingRound, cumulative: bool) -
     return [r.batch for r in earlier]
 
 
-def round_preferences_export(*, training_round: TrainingRound, batches: list[str], heldout_fraction: float, seed: int):
+def round_preferences_export(
+    *, training_round: TrainingRound, batches: list[str], heldout_fraction: float, seed: int, folder: Path
+):
     """Export the batches' comparisons through the project's export path (TRL format, one row per judgment;
     excluded labelers, flagged pairs, gold, ties and both-bad left out, as every export does) and read them back.
     Returns (train examples, held-out examples, export, manifest sha256)."""
@@ -47,7 +53,11 @@ def round_preferences_export(*, training_round: TrainingRound, batches: list[str
         format="trl", aggregation="judgment", ties="drop", include_margin=True, batches=tuple(batches),
         split=(1.0 - heldout_fraction, heldout_fraction, 0.0), seed=seed,
     )  # fmt: skip
-    export = export_create(project=training_round.project, request=request, created_by=None, enqueue=False)
+    attempt = 1 + sum(1 for _ in folder.glob("export-*"))  # a rerun (resume) writes a fresh export
+    export = export_create(
+        project=training_round.project, request=request, created_by=None, enqueue=False,
+        out_dir=folder / f"export-{attempt}",
+    )  # fmt: skip
     try:
         export = export_run(export_id=export.id)
     except EmptyExport as exc:
@@ -75,7 +85,8 @@ def round_reward_train(*, round_id: int, task_id: str) -> None:
     batches = round_training_batches(training_round=training_round, cumulative=settings.cumulative)
     progress(0.0, "exporting comparisons")
     train, held, export, manifest_hash = round_preferences_export(
-        training_round=training_round, batches=batches, heldout_fraction=settings.rm_heldout_fraction, seed=settings.seed
+        training_round=training_round, batches=batches, heldout_fraction=settings.rm_heldout_fraction,
+        seed=settings.seed, folder=folder,
     )
     export_path = Path(export.path)
     config = ml_bridge.reward_config(settings, instruction_template=project.instruction_template)

@@ -18,13 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["create", "start", "cancel", "resume", "close-labeling", "status"])
         parser.add_argument("--project", required=True)
         parser.add_argument("--round", type=int, dest="number", help="Round number (default: the latest).")
-        parser.add_argument("--settings", help="Round settings as JSON, or @file.json.")
+        parser.add_argument("--config", dest="round_settings", help="Round settings as JSON, or @file.json.")
         parser.add_argument("--user", help="Username recorded as the actor (default: none, i.e. the system).")
         parser.add_argument("--reason", default="")
         parser.add_argument("--start", action="store_true", help="With create: start the round at once.")
         parser.add_argument("--json", action="store_true", help="Print the status as JSON.")
 
-    def handle(self, *args, action, project, number, settings, user, reason, start, json: bool = False, **options):
+    def handle(self, *args, action, project, number, round_settings, user, reason, start, json: bool = False, **options):
         target = Project.objects.filter(slug=project).first()
         if target is None:
             raise CommandError(f"No project {project!r}.")
@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No user {user!r}.")
         try:
             if action == "create":
-                training_round = lifecycle.round_create(project=target, created_by=actor, settings=_settings(settings))
+                training_round = lifecycle.round_create(project=target, created_by=actor, settings=_settings(round_settings))
                 self.stdout.write(f"Created round {training_round.number} (id {training_round.id}).")
                 if start:
                     lifecycle.round_start(training_round=training_round, actor=actor)

@@ -50,9 +50,9 @@ class Command(BaseCommand):
         parser.add_argument("--model", default="smollm2-135m", help="tiny, smollm2-135m or a model folder.")
         parser.add_argument("--labelers", type=int, default=3)
         parser.add_argument("--noise", type=float, default=0.1)
-        parser.add_argument("--settings", help="JSON overrides of the demo round settings.")
+        parser.add_argument("--config", dest="round_settings", help="JSON overrides of the demo round settings.")
 
-    def handle(self, *args, project, model, labelers, noise, settings, **options):
+    def handle(self, *args, project, model, labelers, noise, round_settings, **options):
         started = time.monotonic()
         target = Project.objects.filter(slug=project).first()
         if target is None:
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             owner = user_create(username=f"{project}-researcher", password="demo-password-1", role=Role.RESEARCHER)
             target = project_create(slug=project, created_by=owner, overlap=1, gold_rate=0.0)
             prompts_import(project=target, lines=FABLES.read_bytes().splitlines())
-        config = {**DEMO_SETTINGS, "base_model": model, **json.loads(settings or "{}")}
+        config = {**DEMO_SETTINGS, "base_model": model, **json.loads(round_settings or "{}")}
         r = round_create(project=target, created_by=target.created_by, settings=config)
         task = f"demo-{r.id}"
         round_transition(round_id=r.id, to_state=RoundState.SAMPLING, actor=target.created_by, reason="demo")
