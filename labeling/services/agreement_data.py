@@ -1,6 +1,6 @@
 """The one translation from comparison rows to agreement arrays: a single query, read as columns, never as objects.
 
-On PostgreSQL the rows stream through `COPY ... TO STDOUT (FORMAT binary)` straight into a numpy record array;
+On PostgreSQL the rows stream through `COPY ... TO STDOUT (FORMAT binary)` straight into numpy record arrays;
 other databases (SQLite in local runs) go through `values_list`, still without building model instances.
 """
 from __future__ import annotations
@@ -19,12 +19,17 @@ BOTH_BAD = 3
 NO_CONFIDENCE = 0
 NO_GOLD = -1
 
-_COLUMNS = (
+# Two narrow reads instead of one wide join: judgments (1 row per comparison) and pairs (1 row per pair),
+# joined in numpy. Each entry: (name, SQL type, expression).
+_JUDGMENT_COLUMNS = (
     ("pair_id", "int8", "c.pair_id"),
     ("labeler_id", "int8", "c.labeler_id"),
     ("choice", "int4", "CASE c.choice WHEN 'a' THEN 0 WHEN 'b' THEN 1 WHEN 'tie' THEN 2 ELSE 3 END"),
     ("confidence", "int4", "COALESCE(c.confidence, 0)"),
     ("time_spent_ms", "int4", "c.time_spent_ms"),
+)
+_PAIR_COLUMNS = (
+    ("pair_id", "int8", "p.id"),
     ("is_gold", "int4", "p.is_gold::int"),
     ("gold_choice", "int4", "CASE p.gold_choice WHEN 'a' THEN 0 WHEN 'b' THEN 1 WHEN 'tie' THEN 2 ELSE -1 END"),
     ("policy_a", "int8", "sa.policy_id"),
@@ -50,21 +55,27 @@ class ComparisonArrays:
         return len(self.pair_id)
 
 
-def _select_sql(project_id: int) -> str:
-    columns = ", ".join(f"({expr})::{sql_type}" for _, sql_type, expr in _COLUMNS)
+def _judgments_sql(project_id: int) -> str:
+    columns = ", ".join(f"({expr})::{sql_type}" for _, sql_type, expr in _JUDGMENT_COLUMNS)
     return (
-        f"SELECT {columns} FROM labeling_comparison c "
-        "JOIN labeling_pair p ON p.id = c.pair_id "
-        "JOIN labeling_sample sa ON sa.id = p.sample_a_id "
-        "JOIN labeling_sample sb ON sb.id = p.sample_b_id "
-        f"WHERE p.project_id = {int(project_id)} AND c.is_current"
+        f"SELECT {columns} FROM labeling_comparison c WHERE c.is_current "
+        f"AND c.pair_id IN (SELECT id FROM labeling_pair WHERE project_id = {int(project_id)})"
     )
 
 
-def _binary_copy_dtype() -> np.dtype:
+def _pairs_sql(project_id: int) -> str:
+    columns = ", ".join(f"({expr})::{sql_type}" for _, sql_type, expr in _PAIR_COLUMNS)
+    return (
+        f"SELECT {columns} FROM labeling_pair p "
+        "JOIN labeling_sample sa ON sa.id = p.sample_a_id JOIN labeling_sample sb ON sb.id = p.sample_b_id "
+        f"WHERE p.project_id = {int(project_id)}"
+    )
+
+
+def _binary_copy_dtype(columns) -> np.dtype:
     """Row layout of PostgreSQL's binary COPY: int16 field count, then (int32 length, value) per field, big-endian."""
     fields: list[tuple[str, str]] = [("n_fields", ">i2")]
-    for name, sql_type, _ in _COLUMNS:
+    for name, sql_type, _ in columns:
         fields += [(f"{name}_len", ">i4"), (name, ">i8" if sql_type == "int8" else ">i4")]
     return np.dtype(fields)
 
@@ -72,22 +83,34 @@ def _binary_copy_dtype() -> np.dtype:
 _HEADER_BYTES = 19  # "PGCOPY\n\377\r\n\0" + int32 flags + int32 header extension length
 
 
-def _load_postgresql(project_id: int) -> np.ndarray:
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        chunks = []
-        with raw.copy(f"COPY ({_select_sql(project_id)}) TO STDOUT (FORMAT binary)") as copy:
-            for chunk in copy:
-                chunks.append(bytes(chunk))
-    payload = b"".join(chunks)
-    dtype = _binary_copy_dtype()
-    body = payload[_HEADER_BYTES:-2]  # drop the header and the int16 -1 trailer
+def _copy_records(cursor, select_sql: str, columns) -> np.ndarray:
+    chunks = []
+    with cursor.copy(f"COPY ({select_sql}) TO STDOUT (FORMAT binary)") as copy:
+        for chunk in copy:
+            chunks.append(bytes(chunk))
+    dtype = _binary_copy_dtype(columns)
+    body = b"".join(chunks)[_HEADER_BYTES:-2]  # drop the header and the int16 -1 trailer
     if len(body) % dtype.itemsize:
         raise RuntimeError("Unexpected binary COPY layout (a NULL where none was expected?).")
     records = np.frombuffer(body, dtype=dtype)
-    if len(records) and np.any(records["n_fields"] != len(_COLUMNS)):
+    if len(records) and np.any(records["n_fields"] != len(columns)):
         raise RuntimeError("Unexpected binary COPY layout.")
     return records
+
+
+def _load_postgresql(project_id: int) -> dict[str, np.ndarray]:
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        judgments = _copy_records(raw, _judgments_sql(project_id), _JUDGMENT_COLUMNS)
+        pairs = _copy_records(raw, _pairs_sql(project_id), _PAIR_COLUMNS)
+    columns = {name: judgments[name].astype(np.int64) for name, _, _ in _JUDGMENT_COLUMNS}
+    pair_ids = pairs["pair_id"].astype(np.int64)
+    order = np.argsort(pair_ids)
+    row = order[np.searchsorted(pair_ids, columns["pair_id"], sorter=order)] if len(pair_ids) else order
+    for name, _, _ in _PAIR_COLUMNS[1:]:
+        columns[name] = pairs[name].astype(np.int64)[row]
+    columns["is_gold"] = columns["is_gold"].astype(bool)
+    return columns
 
 
 def _load_values_list(project: Project) -> dict[str, np.ndarray]:
@@ -96,7 +119,7 @@ def _load_values_list(project: Project) -> dict[str, np.ndarray]:
         "pair__sample_a__policy_id", "pair__sample_b__policy_id",
     )
     codes = {"a": 0, "b": 1, "tie": 2}
-    cols = list(zip(*rows)) or [()] * len(_COLUMNS)
+    cols = list(zip(*rows)) or [()] * 9
     return {
         "pair_id": np.array(cols[0], dtype=np.int64),
         "labeler_id": np.array(cols[1], dtype=np.int64),
@@ -113,9 +136,7 @@ def _load_values_list(project: Project) -> dict[str, np.ndarray]:
 def comparison_arrays(*, project: Project) -> ComparisonArrays:
     """All current comparisons of `project` as parallel arrays (ordered by pair id)."""
     if connection.vendor == "postgresql":
-        records = _load_postgresql(project.id)
-        columns = {name: records[name].astype(np.int64) for name, _, _ in _COLUMNS}
-        columns["is_gold"] = columns["is_gold"].astype(bool)
+        columns = _load_postgresql(project.id)
     else:
         columns = _load_values_list(project)
     order = np.argsort(columns["pair_id"], kind="stable")

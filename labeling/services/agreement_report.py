@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from labeling import agreement, consensus, ranking
+from labeling.arrays import dense_codes, group_median
 from labeling.bootstrap import Interval, bootstrap_interval, row_patterns
 from labeling.models import Assignment, AssignmentStatus, PairFlag, Policy, Project
 
@@ -179,19 +180,6 @@ def _labeler_activity(project: Project, labeler_ids: np.ndarray) -> tuple[np.nda
     return closed, skipped, flagged
 
 
-def _group_median(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    order = np.lexsort((values, groups))
-    g, v = groups[order], values[order].astype(np.float64)
-    starts = np.searchsorted(g, np.arange(n_groups), side="left")
-    ends = np.searchsorted(g, np.arange(n_groups), side="right")
-    medians = np.full(n_groups, np.nan)
-    has = ends > starts
-    lo = (starts + (ends - starts - 1) // 2)[has]
-    hi = (starts + (ends - starts) // 2)[has]
-    medians[has] = (v[lo] + v[hi]) / 2
-    return medians
-
-
 def _labeler_table(
     project: Project, data: ComparisonArrays, excluded: set[int], *, agreement_rows: consensus.LabelerAgreement,
     labeler_ids: np.ndarray, labeler_idx: np.ndarray,
@@ -202,7 +190,7 @@ def _labeler_table(
     gold_right = np.bincount(labeler_idx[gold & (data.choice == data.gold_choice)], minlength=n_lab)
     both_bad = np.bincount(labeler_idx[data.choice == BOTH_BAD], minlength=n_lab)
     all_judgments = np.bincount(labeler_idx, minlength=n_lab)
-    medians = _group_median(labeler_idx, data.time_spent_ms, n_lab)
+    medians = group_median(labeler_idx, data.time_spent_ms, n_lab)
     closed, skipped, flagged = _labeler_activity(project, labeler_ids)
     names = dict(get_user_model().objects.filter(id__in=labeler_ids.tolist()).values_list("id", "username"))
     rows = []
@@ -238,7 +226,7 @@ def _policy_ranking(
     usable = keep & (data.choice != BOTH_BAD) & (data.policy_a != data.policy_b)
     if not usable.any():
         return []
-    policy_ids, codes = np.unique(np.concatenate([data.policy_a[usable], data.policy_b[usable]]), return_inverse=True)
+    policy_ids, codes = dense_codes(np.concatenate([data.policy_a[usable], data.policy_b[usable]]))
     a, b = codes[: usable.sum()], codes[usable.sum():]
     score = np.array([1.0, 0.0, 0.5])[data.choice[usable]]
     fit = ranking.policy_ranking(a, b, score, n_policies=len(policy_ids), n_resamples=n_resamples, seed=seed)
@@ -262,10 +250,10 @@ def agreement_report_build(
         raise DomainError("split_limit must be non-negative.")
     data = comparison_arrays(project=project) if data is None else data
     excluded = excluded_labeler_ids(project)
-    labeler_ids, labeler_idx = np.unique(data.labeler_id, return_inverse=True)
-    counted = ~np.isin(data.labeler_id, np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
+    labeler_ids, labeler_idx = dense_codes(data.labeler_id)
+    counted = ~np.isin(labeler_ids, list(excluded))[labeler_idx]
     preference = ~data.is_gold & (data.choice != BOTH_BAD)
-    pair_ids, pair_idx = np.unique(data.pair_id[preference], return_inverse=True)
+    pair_ids, pair_idx = dense_codes(data.pair_id[preference])
     n_pairs, n_values = len(pair_ids), len(CHOICES)
     in_agreement = counted[preference]
     choice = data.choice[preference]
@@ -305,7 +293,7 @@ def agreement_report_build(
         project=project.slug,
         review_threshold=project.review_threshold,
         n_judgments=len(data),
-        n_pairs=int(len(np.unique(data.pair_id))),
+        n_pairs=int(len(dense_codes(data.pair_id)[0])),
         n_labelers=len(labeler_ids),
         n_both_bad=int((data.choice == BOTH_BAD).sum()),
         excluded_labeler_ids=sorted(excluded),
