@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 
-from labeling.models import Assignment, AssignmentStatus, Pair, Project
+from labeling.models import Assignment, AssignmentStatus, Pair, Project, Prompt, Sample
 
 from . import clock
 from .errors import QueueEmpty, TooManyLeases
@@ -47,25 +47,40 @@ def assignments_expire_stale(*, project: Project | None = None, now: datetime | 
     return expired
 
 
-def _candidate_pairs(project: Project, labeler: AbstractBaseUser, *, gold: bool):
-    already_seen = Assignment.objects.filter(pair=OuterRef("pk"), labeler=labeler)
-    pairs = Pair.objects.filter(project=project, is_gold=gold).filter(~Exists(already_seen))
-    if not gold:
-        # Overlap counts submitted judgments plus live leases; closest to completion first. The bound on
-        # submitted_count alone is implied by the next one, but it lets the pair_queue index scan start past
-        # the pairs already at full overlap instead of filtering through them (they pile up as work proceeds).
-        pairs = pairs.filter(submitted_count__lt=project.overlap)
-        pairs = pairs.alias(filled=F("submitted_count") + F("leased_count")).filter(filled__lt=project.overlap)
-    return pairs.order_by("-submitted_count", "-leased_count", "id")
+# The pair-locking query, hand-written because it runs on every new lease and is the one whose plan matters:
+# a walk of the pair_queue index (project, is_gold, -submitted_count, -leased_count, id), closest to
+# completion first, skipping pairs this labeler already had and rows other transactions hold. The bound on
+# submitted_count alone is implied by the overlap test, but it starts the index scan past the pairs already
+# at full overlap instead of filtering through them (they pile up as a project proceeds). The screen's texts
+# come in the same statement; only the pair row is locked.
+_NEXT_PAIR_SQL = """
+SELECT p.*, pr.text AS screen_prompt, sa.text AS screen_a, sb.text AS screen_b
+FROM labeling_pair p
+JOIN labeling_prompt pr ON pr.id = p.prompt_id
+JOIN labeling_sample sa ON sa.id = p.sample_a_id
+JOIN labeling_sample sb ON sb.id = p.sample_b_id
+WHERE p.project_id = %(project)s AND p.is_gold = %(gold)s {overlap}
+  AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.pair_id = p.id AND a.labeler_id = %(labeler)s)
+ORDER BY p.submitted_count DESC, p.leased_count DESC, p.id
+LIMIT 1
+FOR UPDATE OF p SKIP LOCKED
+"""
+# Overlap counts submitted judgments plus live leases; gold pairs are judged by everyone.
+_OVERLAP_SQL = "AND p.submitted_count < %(overlap)s AND p.submitted_count + p.leased_count < %(overlap)s"
+_NEXT_SQL = {False: _NEXT_PAIR_SQL.format(overlap=_OVERLAP_SQL), True: _NEXT_PAIR_SQL.format(overlap="")}
 
 
 def _lock_next_pair(project: Project, labeler: AbstractBaseUser, *, gold: bool) -> Pair | None:
-    return (
-        _candidate_pairs(project, labeler, gold=gold)
-        .select_related("prompt", "sample_a", "sample_b")
-        .select_for_update(skip_locked=True, of=("self",))
-        .first()
-    )
+    """The best pair for this labeler, row-locked (caller holds a transaction), with prompt and samples loaded."""
+    params = {"project": project.id, "gold": gold, "labeler": labeler.pk, "overlap": project.overlap}
+    pair = next(iter(Pair.objects.raw(_NEXT_SQL[gold], params)), None)
+    if pair is None:
+        return None
+    db = pair._state.db
+    pair.prompt = Prompt.from_db(db, ["id", "text"], [pair.prompt_id, pair.__dict__.pop("screen_prompt")])
+    pair.sample_a = Sample.from_db(db, ["id", "text"], [pair.sample_a_id, pair.__dict__.pop("screen_a")])
+    pair.sample_b = Sample.from_db(db, ["id", "text"], [pair.sample_b_id, pair.__dict__.pop("screen_b")])
+    return pair
 
 
 def assignment_next(
