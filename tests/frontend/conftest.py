@@ -12,13 +12,13 @@ from tests.conftest import PASSWORD, REPO_ROOT
 
 CHROMIUM = os.environ.get("ARBITER_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-# Playwright's sync API keeps an asyncio loop in the test thread; the ORM calls the tests make between
-# browser steps are ordinary synchronous code, so Django's "async context" guard must be told so.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """One Chromium per test: Playwright's sync API runs an asyncio loop in the test thread while it lives,
+    so it is stopped after each test and the ORM's async guard is relaxed only meanwhile."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail(f"Chromium not found at {CHROMIUM}; install the Debian package: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
