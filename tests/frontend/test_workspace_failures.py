@@ -90,3 +90,22 @@ def test_workspace_reflows_at_200_percent_zoom(live_server, make_user, make_proj
     )
     assert not covered
     screenshot(page, "workspace-200-percent-zoom")
+
+
+def test_time_spent_counts_only_the_visible_tab(live_server, make_user, make_project, new_page):
+    labeler = make_user("labeler")
+    make_project(pairs=2, members=[labeler], overlap=1, gold_rate=0.0)
+    page = new_page()
+    log_in_with_keyboard(page, live_server.url, labeler.username)
+    page.wait_for_selector("#task:not([hidden])")
+    first = int(page.get_attribute("#task", "data-assignment"))
+    set_hidden = """hidden => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+                                document.dispatchEvent(new Event('visibilitychange')); }"""
+    page.evaluate(set_hidden, True)
+    page.wait_for_timeout(2000)
+    page.evaluate(set_hidden, False)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => document.getElementById('task').dataset.assignment !== '{first}'")
+    spent = Comparison.objects.get(assignment_id=first).time_spent_ms
+    assert 0 < spent < 1500, spent

@@ -6,7 +6,6 @@
   "use strict";
 
   var config = JSON.parse(document.getElementById("workspace-config").textContent);
-  var csrfToken = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var $ = function (id) { return document.getElementById(id); };
   var root = $("workspace");
   var low = config.confidenceMin, high = config.confidenceMax, mid = (low + high) / 2;
@@ -22,42 +21,11 @@
     retryTimer: null,
     retryDelay: 2000,
     leaseTimer: null,
-    visibleMs: 0,
-    visibleSince: null,
   };
 
-  /* ---------- API ---------- */
-
-  function ApiError(status, body) {
-    this.status = status;
-    this.code = (body && body.code) || "";
-    this.detail = (body && body.detail) || "The server answered " + status + ".";
-  }
-
-  function api(method, url, body) {
-    var options = {
-      method: method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
-    };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    var sentAt = Date.now();
-    return fetch(url, options).then(function (response) {
-      if (response.status === 204) return null;
-      return response.json().catch(function () { return null; }).then(function (data) {
-        if (!response.ok) throw new ApiError(response.status, data);
-        if (data && typeof data === "object") {
-          // Lease times are the server's: measure them against its Date header, not the local clock.
-          data._serverDate = Date.parse(response.headers.get("Date") || "") || sentAt;
-          data._receivedAt = Date.now();
-        }
-        return data;
-      });
-    });
-  }
+  var ApiError = ArbiterApi.ApiError;
+  var api = ArbiterApi.json;
+  var visibleClock = ArbiterApi.visibleClock();
 
   function actionUrl(kind, id) { return config.urls[kind].replace("/0/", "/" + id + "/"); }
   function leaseLeftMs(assignment) {
@@ -68,21 +36,6 @@
   function fetchNext(exclude) {
     return api("POST", config.urls.next, { exclude: exclude || [] });
   }
-
-  /* ---------- visible time (Page Visibility API) ---------- */
-
-  function clockStart() { state.visibleMs = 0; state.visibleSince = document.hidden ? null : performance.now(); }
-  function clockRead() {
-    return Math.round(state.visibleMs + (state.visibleSince === null ? 0 : performance.now() - state.visibleSince));
-  }
-  document.addEventListener("visibilitychange", function () {
-    if (document.hidden && state.visibleSince !== null) {
-      state.visibleMs += performance.now() - state.visibleSince;
-      state.visibleSince = null;
-    } else if (!document.hidden && state.visibleSince === null) {
-      state.visibleSince = performance.now();
-    }
-  });
 
   /* ---------- rendering ---------- */
 
@@ -194,7 +147,7 @@
     setView("task");
     renderPrompt(assignment.prompt);
     renderSelection();
-    clockStart();
+    visibleClock.start();
     window.scrollTo(0, 0);
     $("main").focus({ preventScroll: true });
   }
@@ -314,7 +267,7 @@
       choice: state.choice,
       confidence: state.confidence,
       rationale: $("rationale").value,
-      time_spent_ms: clockRead(),
+      time_spent_ms: visibleClock.read(),
     });
   }
 
