@@ -105,3 +105,16 @@ def test_reward_model_scorer_matches_reward_model_score(trained_layout_reward_mo
                                rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="instruction template"):
         RewardModelScorer(trained_layout_reward_model, device=torch.device("cpu"), instruction_template="{text}")
+
+
+def test_prompt_token_budget_leaves_room_for_the_response():
+    from types import SimpleNamespace
+
+    from training.ppo.rollout import prompt_token_budget
+
+    assert prompt_token_budget(SimpleNamespace(max_position_embeddings=512), max_prompt_tokens=512,
+                               max_new_tokens=53) == 459
+    assert prompt_token_budget(SimpleNamespace(n_positions=2048), max_prompt_tokens=512, max_new_tokens=53) == 512
+    assert prompt_token_budget(SimpleNamespace(), max_prompt_tokens=100, max_new_tokens=53) == 100
+    with pytest.raises(ValueError, match="no room"):
+        prompt_token_budget(SimpleNamespace(max_position_embeddings=32), max_prompt_tokens=512, max_new_tokens=32)

@@ -1,0 +1,43 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rewards.data import save_preferences
+
+from .conftest import synthetic_preferences
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "rewards", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_evaluate_cli_prints_json(trained_reward_model, tmp_path):
+    result, _ = trained_reward_model
+    save_preferences(tmp_path / "test.jsonl", synthetic_preferences(64, seed=1))
+    done = _run("evaluate", "--model", str(result.out_dir), "--data", str(tmp_path / "test.jsonl"))
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)
+    assert metrics["n"] == 64 and metrics["accuracy"] == result.metrics["accuracy"]
+    assert metrics["ci95"][0] <= metrics["accuracy"] <= metrics["ci95"][1]
+
+
+def test_train_cli_with_local_folder(tiny_base, tmp_path):
+    save_preferences(tmp_path / "train.jsonl", synthetic_preferences(40, seed=3))
+    done = _run(
+        "train", "--data", str(tmp_path / "train.jsonl"), "--base", str(tiny_base), "--out", str(tmp_path / "rm"),
+        "--max-length", "32", "--max-steps", "2", "--batch-size", "8", "--eval-fraction", "0.25",
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["metrics"]["n"] == 10 and summary["extra"]["train_pairs"] == 30
+    assert (tmp_path / "rm" / "reward_config.json").is_file()
+
+
+def test_cli_errors_are_clear(tmp_path):
+    done = _run("evaluate", "--model", str(tmp_path), "--data", str(tmp_path / "missing.jsonl"))
+    assert done.returncode == 2 and "error:" in done.stderr

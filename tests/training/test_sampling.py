@@ -1,0 +1,65 @@
+import pytest
+import torch
+
+from training import sampling
+from training.models import load_policy, load_tokenizer
+from training.sampling import SamplingConfig, format_prompt, generate_samples
+
+PROMPTS = ["The fox", "A lion was awakened from sleep by a mouse running over his face."]
+
+
+def _sample(model_dir, **overrides):
+    config = SamplingConfig(**{"max_new_tokens": 12, "batch_size": 3, "samples_per_prompt": 2, **overrides})
+    return generate_samples(model_dir=model_dir, prompts=PROMPTS, config=config, device="cpu")
+
+
+def test_sampling_is_seeded_and_ordered(tiny_model_dir):
+    first, again = _sample(tiny_model_dir), _sample(tiny_model_dir)
+    assert [s.text for s in first] == [s.text for s in again]
+    assert [(s.prompt_index, s.sample_index) for s in first] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    other = _sample(tiny_model_dir, seed=1)
+    assert [s.text for s in other] != [s.text for s in first]
+    assert first[0].params["model_version"] and first[0].params["temperature"] == 0.7
+
+
+def test_left_padding_does_not_change_greedy_output(tiny_model_dir):
+    # The short prompt is left-padded next to the long one; alone it needs no padding.
+    batched = _sample(tiny_model_dir, temperature=0.0, samples_per_prompt=1, batch_size=2)
+    alone = generate_samples(
+        model_dir=tiny_model_dir, prompts=PROMPTS[:1], config=SamplingConfig(temperature=0.0, max_new_tokens=12), device="cpu"
+    )
+    assert batched[0].text == alone[0].text
+    tokenizer = load_tokenizer(tiny_model_dir)
+    enc = tokenizer([format_prompt(tokenizer, p, "{text}") for p in PROMPTS], padding=True, add_special_tokens=False)
+    assert enc["input_ids"][0][0] == tokenizer.pad_token_id and enc["attention_mask"][0][0] == 0
+
+
+def test_max_new_tokens_and_eos(tiny_model_dir, monkeypatch):
+    samples = _sample(tiny_model_dir, max_new_tokens=5)
+    assert all(s.num_tokens == 5 or s.finished_with_eos for s in samples)
+    assert all(s.num_tokens <= 5 for s in samples)
+
+    # A policy whose only likely token is EOS: generation must stop right there and report it.
+    model, tokenizer = load_policy(tiny_model_dir, device="cpu")
+    head = torch.nn.Linear(model.config.hidden_size, model.config.vocab_size, bias=True)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(-1e4)
+        head.bias[tokenizer.eos_token_id] = 1e4
+    model.lm_head = head
+    monkeypatch.setattr(sampling, "load_policy", lambda *_, **__: (model, tokenizer))
+    eos_samples = _sample(tiny_model_dir, max_new_tokens=8)
+    assert all(s.finished_with_eos and s.num_tokens == 1 and s.text == "" for s in eos_samples)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="placeholder"):
+        SamplingConfig(instruction_template="no placeholder")
+    with pytest.raises(ValueError, match="top_p"):
+        SamplingConfig(top_p=0)
+
+
+def test_format_prompt_uses_chat_template(tiny_model_dir):
+    tokenizer = load_tokenizer(tiny_model_dir)
+    text = format_prompt(tokenizer, "fox", "Summarise: {text}")
+    assert text == "<|im_start|>user\nSummarise: fox<|im_end|>\n<|im_start|>assistant\n"
