@@ -172,7 +172,9 @@ def bench_report(n_pairs: int, reuse: bool) -> None:
     print(f"report: {n:,} current comparisons in database {SCRATCH_DB}")
     read_s, data = timed(lambda: comparison_arrays(project=project))
     report_s, report = timed(lambda: agreement_report_build(project=project, n_resamples=0))
+    compute_s, _ = timed(lambda: agreement_report_build(project=project, n_resamples=0, data=data))
     print(f"read comparisons as arrays (binary COPY)   {read_s:7.3f} s")
+    print(f"report from those arrays (+ small queries) {compute_s:7.3f} s")
     print(f"whole agreement report, bootstrap off      {report_s:7.3f} s   (goal < 10 s)")
     boot_s, _ = timed(lambda: agreement_report_build(project=project, n_resamples=200), repeat=1)
     print(f"whole agreement report, 200 resamples      {boot_s:7.3f} s")
@@ -196,6 +198,8 @@ def main() -> None:
     parser.add_argument("--skip-db", action="store_true", help="Only the alpha comparison.")
     parser.add_argument("--reuse", action="store_true", help="Reuse the scratch database if it exists.")
     args = parser.parse_args()
+    # Other work on the machine skews every figure; print it with them.
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     bench_alpha(args.pairs)
     if not args.skip_db:
         bench_report(args.pairs, args.reuse)
