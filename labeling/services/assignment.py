@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from labeling.models import Assignment, AssignmentStatus, Pair, Project, Prompt, Sample
@@ -63,17 +63,22 @@ WHERE p.project_id = %(project)s AND p.is_gold = %(gold)s {overlap}
   AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.pair_id = p.id AND a.labeler_id = %(labeler)s)
 ORDER BY p.submitted_count DESC, p.leased_count DESC, p.id
 LIMIT 1
-FOR UPDATE OF p SKIP LOCKED
-"""
+{lock}"""
 # Overlap counts submitted judgments plus live leases; gold pairs are judged by everyone.
 _OVERLAP_SQL = "AND p.submitted_count < %(overlap)s AND p.submitted_count + p.leased_count < %(overlap)s"
-_NEXT_SQL = {False: _NEXT_PAIR_SQL.format(overlap=_OVERLAP_SQL), True: _NEXT_PAIR_SQL.format(overlap="")}
+# SQLite (the embedded default) has no row locks: it serialises writers on the whole file instead.
+_LOCK_SQL = "FOR UPDATE OF p SKIP LOCKED"
+
+
+def _next_sql(*, gold: bool) -> str:
+    lock = _LOCK_SQL if connection.features.has_select_for_update_skip_locked else ""
+    return _NEXT_PAIR_SQL.format(overlap="" if gold else _OVERLAP_SQL, lock=lock)
 
 
 def _lock_next_pair(project: Project, labeler: AbstractBaseUser, *, gold: bool) -> Pair | None:
     """The best pair for this labeler, row-locked (caller holds a transaction), with prompt and samples loaded."""
     params = {"project": project.id, "gold": gold, "labeler": labeler.pk, "overlap": project.overlap}
-    pair = next(iter(Pair.objects.raw(_NEXT_SQL[gold], params)), None)
+    pair = next(iter(Pair.objects.raw(_next_sql(gold=gold), params)), None)
     if pair is None:
         return None
     db = pair._state.db
