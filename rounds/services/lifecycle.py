@@ -80,18 +80,6 @@ def round_create(
     return training_round
 
 
-def _get(project: Project, number_or_id: int, *, by_id: bool = False) -> TrainingRound:
-    found = TrainingRound.objects.filter(project=project, **({"id": number_or_id} if by_id else {"number": number_or_id}))
-    training_round = found.first()
-    if training_round is None:
-        raise NotFound(f"No round {number_or_id} in project {project.slug}.")
-    return training_round
-
-
-def round_get(*, project: Project, number: int) -> TrainingRound:
-    return _get(project, number)
-
-
 def round_start(*, training_round: TrainingRound, actor: AbstractBaseUser | None) -> TrainingRound:
     if training_round.state != RoundState.CREATED:
         raise Conflict(f"Round {training_round.number} was already started (it is {training_round.state}).")

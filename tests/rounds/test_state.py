@@ -117,3 +117,32 @@ def test_settings_round_trip():
     assert round_settings_parse(parsed.to_dict()) == parsed
     with pytest.raises(RoundSettingsError):
         round_settings_parse({"cumulative": "yes"})
+
+
+def test_cancel_reaches_a_running_phase_through_its_progress(new_round, researcher):
+    from rounds.services.progress import PhaseProgress, PhaseStopped
+
+    round_start(training_round=new_round, actor=researcher)
+    progress = PhaseProgress(round_id=new_round.id, phase=S.SAMPLING)
+    progress(0.5, "half way")
+    new_round.refresh_from_db()
+    assert new_round.progress_percent == 50.0 and new_round.progress_message == "half way"
+    round_cancel(training_round=new_round, actor=researcher)
+    with pytest.raises(PhaseStopped):
+        progress(1.0, "done")
+
+
+def test_one_task_per_phase_unless_the_other_went_quiet(new_round, researcher):
+    from datetime import timedelta
+
+    from rounds.models import TrainingRound
+    from rounds.services.phases import phase_claim
+
+    round_start(training_round=new_round, actor=researcher)
+    assert phase_claim(round_id=new_round.id, phase=S.SAMPLING, task_id="first") is not None
+    assert phase_claim(round_id=new_round.id, phase=S.SAMPLING, task_id="first") is not None  # redelivery
+    assert phase_claim(round_id=new_round.id, phase=S.SAMPLING, task_id="second") is None  # duplicate
+    assert phase_claim(round_id=new_round.id, phase=S.LABELING, task_id="first") is None  # wrong phase
+    quiet = TrainingRound.objects.get(id=new_round.id).progress_updated_at - timedelta(hours=1)
+    TrainingRound.objects.filter(id=new_round.id).update(progress_updated_at=quiet)
+    assert phase_claim(round_id=new_round.id, phase=S.SAMPLING, task_id="second") is not None  # took over
