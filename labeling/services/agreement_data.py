@@ -16,7 +16,7 @@ from labeling.models import Comparison, Project
 # (alpha, kappa, consensus, ranking) treat it as missing; it is counted separately.
 CHOICES = ("a", "b", "tie")
 BOTH_BAD = 3
-NO_CONFIDENCE = 0
+NO_CONFIDENCE = -1  # a project scale may start at 0
 NO_GOLD = -1
 
 # Two narrow reads instead of one wide join: judgments (1 row per comparison) and pairs (1 row per pair),
@@ -25,7 +25,7 @@ _JUDGMENT_COLUMNS = (
     ("pair_id", "int8", "c.pair_id"),
     ("labeler_id", "int8", "c.labeler_id"),
     ("choice", "int4", "CASE c.choice WHEN 'a' THEN 0 WHEN 'b' THEN 1 WHEN 'tie' THEN 2 ELSE 3 END"),
-    ("confidence", "int4", "COALESCE(c.confidence, 0)"),
+    ("confidence", "int4", "COALESCE(c.confidence, -1)"),
     ("time_spent_ms", "int4", "c.time_spent_ms"),
 )
 _PAIR_COLUMNS = (
@@ -44,7 +44,7 @@ class ComparisonArrays:
     pair_id: np.ndarray  # (J,) int64
     labeler_id: np.ndarray  # (J,) int64
     choice: np.ndarray  # (J,) 0 = a, 1 = b, 2 = tie, 3 = both bad
-    confidence: np.ndarray  # (J,) canonical confidence, 0 where none was given
+    confidence: np.ndarray  # (J,) canonical confidence, NO_CONFIDENCE where none was given
     time_spent_ms: np.ndarray  # (J,)
     is_gold: np.ndarray  # (J,) bool
     gold_choice: np.ndarray  # (J,) like choice, -1 where the pair is not gold
@@ -124,7 +124,7 @@ def _load_values_list(project: Project) -> dict[str, np.ndarray]:
         "pair_id": np.array(cols[0], dtype=np.int64),
         "labeler_id": np.array(cols[1], dtype=np.int64),
         "choice": np.array([codes.get(c, BOTH_BAD) for c in cols[2]], dtype=np.int64),
-        "confidence": np.array([c or NO_CONFIDENCE for c in cols[3]], dtype=np.int64),
+        "confidence": np.array([NO_CONFIDENCE if c is None else c for c in cols[3]], dtype=np.int64),
         "time_spent_ms": np.array(cols[4], dtype=np.int64),
         "is_gold": np.array(cols[5], dtype=bool),
         "gold_choice": np.array([codes.get(c, NO_GOLD) for c in cols[6]], dtype=np.int64),

@@ -236,3 +236,22 @@ def test_member_without_judgments_can_be_excluded_but_a_stranger_cannot(make_pro
         exclusions.labeler_exclude(project=project, labeler=stranger, reason="x", excluded_by=researcher)
     project_add_member(project=project, user=stranger)
     exclusions.labeler_exclude(project=project, labeler=stranger, reason="x", excluded_by=researcher)
+
+
+def test_confidence_scale_starting_at_zero_and_missing_confidence(make_user, make_project):
+    labelers = [make_user(Role.LABELER) for _ in range(3)]
+    project = make_project(pairs=5, members=labelers, confidence_min=0, confidence_max=4)
+    pairs = list(Pair.objects.filter(project=project).order_by("id"))
+    table = [[0, 0, 1, 2, 4], [0, 1, 1, 2, 3], [None, 0, 2, 2, 4]]
+    ordinal = np.full((3, 5), np.nan)
+    for lab, row in enumerate(table):
+        for u, conf in enumerate(row):
+            choice = "tie" if conf in (2, None) else ("a" if conf < 2 else "b")
+            judge(pairs[u], labelers[lab], choice, conf, swapped=False)
+            if conf is not None:
+                ordinal[lab, u] = conf
+    report = agreement_report_build(project=project, n_resamples=0)
+    ours = coefficient(report, "krippendorff_alpha", "confidence").interval.estimate
+    reference = krippendorff.alpha(ordinal, level_of_measurement="ordinal", value_domain=[0, 1, 2, 3, 4])
+    assert ours == pytest.approx(reference, abs=1e-9)
+    assert coefficient(report, "krippendorff_alpha", "confidence").n_judgments == int((~np.isnan(ordinal)).sum())
