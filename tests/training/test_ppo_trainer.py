@@ -23,7 +23,6 @@ def _mean(records, key):
     return sum(r[key] for r in records) / len(records)
 
 
-@pytest.mark.timeout(120)
 def test_score_rises_while_kl_stays_bounded(tiny_policy_dir, tmp_path):
     config = fast_config(total_episodes=32 * 24)
     result = ppo_train(config=config, policy_dir=tiny_policy_dir, prompts=PROMPTS, out_dir=tmp_path,

@@ -58,7 +58,7 @@ class PPOConfig:
     missing_eos_score: float | None = -1.0
     """Score given to responses that hit max_new_tokens without EOS; None keeps the scorer's score (N+: -1)."""
     max_prompt_tokens: int = 512
-    """Formatted prompts longer than this keep only their last tokens (left truncation, as the reward model)."""
+    """Formatted prompts longer than this (or than the model context minus max_new_tokens) keep only their last tokens."""
     instruction_template: str = DEFAULT_INSTRUCTION_TEMPLATE
     """User message built from each prompt; `{text}` is replaced by the prompt text."""
     save_every: int = 10

@@ -14,6 +14,7 @@ from training.ppo.rollout import (
     Scorer,
     batch_score,
     penalise_missing_eos,
+    prompt_token_budget,
     prompts_encode,
     response_logprobs,
     responses_generate,
@@ -58,13 +59,16 @@ def policy_evaluate(
         scorer = RewardModelScorer(
             reward_model_dir, device=torch_device, instruction_template=instruction_template
         )
+    prompt_budget = prompt_token_budget(
+        policy.config, max_prompt_tokens=max_prompt_tokens, max_new_tokens=max_new_tokens
+    )
     scores, raw_scores, kls, lengths, has_eos = [], [], [], [], []
     with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
         torch.manual_seed(seed)
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start : start + batch_size]
             queries, query_mask, _ = prompts_encode(
-                tokenizer, chunk, template=instruction_template, max_tokens=max_prompt_tokens, device=torch_device
+                tokenizer, chunk, template=instruction_template, max_tokens=prompt_budget, device=torch_device
             )
             batch = responses_generate(
                 policy, tokenizer, prompts=chunk, queries=queries, query_mask=query_mask,

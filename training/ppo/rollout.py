@@ -61,6 +61,16 @@ def prompts_encode(
     return queries.to(device), mask.to(device), truncated
 
 
+def prompt_token_budget(model_config, *, max_prompt_tokens: int, max_new_tokens: int) -> int:
+    """Prompt tokens that fit: `max_prompt_tokens`, less if prompt + response would overrun the context."""
+    context = getattr(model_config, "max_position_embeddings", None) or getattr(model_config, "n_positions", None)
+    if context is None:
+        return max_prompt_tokens
+    if context <= max_new_tokens:
+        raise ValueError(f"max_new_tokens ({max_new_tokens}) leaves no room for a prompt in a {context}-token context")
+    return min(max_prompt_tokens, context - max_new_tokens)
+
+
 @torch.no_grad()
 def responses_generate(
     policy: PreTrainedModel,
@@ -94,9 +104,10 @@ def responses_generate(
 
 def response_logits(model: PreTrainedModel, batch: Batch, *, temperature: float) -> torch.Tensor:
     """Temperature-scaled logits predicting each response token: (B, R, V)."""
-    logits = model(**batch.model_inputs()).logits  # (B, P + R, V)
-    start = batch.queries.shape[1]
-    return logits[:, start - 1 : -1].float() / temperature
+    # Only the last R + 1 positions need the (vocabulary-wide) output projection.
+    length = batch.responses.shape[1]
+    logits = model(**batch.model_inputs(), logits_to_keep=length + 1).logits  # (B, R + 1, V)
+    return logits[:, :-1].float() / temperature
 
 
 def response_logprobs(model: PreTrainedModel, batch: Batch, *, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:

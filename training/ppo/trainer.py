@@ -31,6 +31,7 @@ from training.ppo.rollout import (
     batch_score,
     load_scalar_model,
     penalise_missing_eos,
+    prompt_token_budget,
     prompts_encode,
     response_logprobs,
     response_values,
@@ -100,13 +101,14 @@ def rollout_collect(
     scorer: RewardModelScorer | Scorer,
     tokenizer,
     prompts: list[str],
+    max_prompt_tokens: int,
     timings: dict[str, float],
 ) -> Rollout:
     """Sample, score, and turn scores into whitened GAE advantages (N+ details, Huang et al. 2024)."""
     device = next(policy.parameters()).device
     started = time.perf_counter()
     queries, query_mask, truncated = prompts_encode(
-        tokenizer, prompts, template=config.instruction_template, max_tokens=config.max_prompt_tokens, device=device
+        tokenizer, prompts, template=config.instruction_template, max_tokens=max_prompt_tokens, device=device
     )
     batch = responses_generate(
         policy, tokenizer, prompts=prompts, queries=queries, query_mask=query_mask,
@@ -274,6 +276,9 @@ def ppo_train(
         start_step = checkpoint.step
 
     num_steps = config.num_steps(len(prompts))
+    prompt_budget = prompt_token_budget(
+        policy.config, max_prompt_tokens=config.max_prompt_tokens, max_new_tokens=config.max_new_tokens
+    )
     truncated = 0
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     for step in range(start_step, num_steps):
@@ -287,7 +292,8 @@ def ppo_train(
         with autocast:
             rollout = rollout_collect(
                 config=config, policy=policy, reference=reference, value_model=value_model, scorer=scorer,
-                tokenizer=tokenizer, prompts=_step_prompts(prompts, step, config), timings=timings,
+                tokenizer=tokenizer, prompts=_step_prompts(prompts, step, config), max_prompt_tokens=prompt_budget,
+                timings=timings,
             )
             started = time.perf_counter()
             update = ppo_update(
