@@ -1,6 +1,7 @@
 """REST API of training rounds: thin views over the lifecycle services and the status selector."""
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -32,12 +33,13 @@ def _summary(r: TrainingRound) -> dict:
 class RoundListView(APIView):
     permission_classes = [IsResearcher]
 
+    @extend_schema(operation_id="rounds_list", responses=OpenApiTypes.OBJECT)
     def get(self, request, slug: str):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
         rounds = TrainingRound.objects.filter(project=project).select_related("policy", "new_policy").order_by("-number")
         return Response([_summary(r) for r in rounds])
 
-    @extend_schema(request=RoundCreateSerializer)
+    @extend_schema(operation_id="rounds_create", request=RoundCreateSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request, slug: str):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
         data = RoundCreateSerializer(data=request.data)
@@ -51,6 +53,7 @@ class RoundListView(APIView):
 class RoundDetailView(APIView):
     permission_classes = [IsResearcher]
 
+    @extend_schema(operation_id="rounds_retrieve", responses=OpenApiTypes.OBJECT)
     def get(self, request, slug: str, number: int):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
         r = selectors.round_for(project=project, number=number)
@@ -69,7 +72,7 @@ class RoundActionView(APIView):
         "close-labeling": lambda r, user, reason: lifecycle.round_close_labeling(training_round=r, actor=user, reason=reason),
     }
 
-    @extend_schema(request=RoundActionSerializer)
+    @extend_schema(request=RoundActionSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request, slug: str, number: int):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
         data = RoundActionSerializer(data=request.data)
