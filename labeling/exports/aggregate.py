@@ -84,22 +84,35 @@ class Scale:
         return (self.low + self.high) / 2
 
 
+def vote_counts(choices: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for choice in choices:
+        counts[choice] = counts.get(choice, 0) + 1
+    return counts
+
+
+def _top(counts: dict[str, int], total: int) -> str | None:
+    choice = max(counts, key=counts.__getitem__) if counts else None
+    return choice if choice is not None and counts[choice] * 2 > total else None
+
+
+def _level(counts: dict[str, int], total: int, top: str | None) -> str:
+    if total == 1:
+        return "single"
+    if top is None:
+        return "split"
+    return "unanimous" if counts[top] == total else "majority"
+
+
 def majority_choice(choices: Sequence[str]) -> str | None:
     """The choice made by strictly more than half of the judgments, else None."""
-    if not choices:
-        return None
-    choice, count = Counter(choices).most_common(1)[0]
-    return choice if count * 2 > len(choices) else None
+    return _top(vote_counts(choices), len(choices))
 
 
 def agreement_level(choices: Sequence[str]) -> str:
     """unanimous (2+ judgments, all equal), majority (strict majority), single (one judgment), or split."""
-    if len(choices) == 1:
-        return "single"
-    top = majority_choice(choices)
-    if top is None:
-        return "split"
-    return "unanimous" if all(c == top for c in choices) else "majority"
+    counts = vote_counts(choices)
+    return _level(counts, len(choices), _top(counts, len(choices)))
 
 
 def strength(confidence: int | None, scale: Scale) -> float | None:
@@ -133,22 +146,22 @@ def preference_rows(
     scale: Scale, tally: Tally,
 ) -> Iterator[PreferenceRow]:  # fmt: skip
     """Rows for one pair's current judgments. Both-bad judgments count in the agreement level but never become rows."""
-    choices = [j.choice for j in judgments]
-    level = agreement_level(choices)
+    counts = vote_counts([j.choice for j in judgments])
+    consensus = _top(counts, len(judgments))
+    level = _level(counts, len(judgments), consensus)
     tally.pairs += 1
     tally.judgments += len(judgments)
     tally.agreement[level] += 1
     if AGREEMENT_ORDER.index(level) < min_agreement_rank:
         tally.dropped["below_min_agreement"] += len(judgments) if per_judgment else 1
         return
-    votes = dict(sorted(Counter(choices).items()))
+    votes = dict(sorted(counts.items()))
     if per_judgment:
         for j in judgments:
             row = _row(pair, j.choice, [j], ties, scale, level, votes, tally, worker_id=j.labeler_id)
             if row is not None:
                 yield row
         return
-    consensus = majority_choice(choices)
     if consensus is None:
         tally.dropped["no_consensus"] += 1
         return

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-PARQUET_ROW_GROUP = 50_000
+PARQUET_ROW_GROUP = 20_000
 _ARROW_TYPES = {"string": pa.string(), "float64": pa.float64(), "int64": pa.int64()}
 
 
