@@ -70,7 +70,11 @@ class Command(BaseCommand):
         if target is None:
             raise CommandError(f"No project {project!r}.")
         try:
-            report = agreement_report_build(project=target, n_resamples=resamples, seed=seed, split_limit=split_limit)
+            # The spinner goes to stderr so `--format json` output stays clean.
+            with Console(stderr=True).status(f"Computing the agreement report of {project} ({resamples} resamples)…"):
+                report = agreement_report_build(
+                    project=target, n_resamples=resamples, seed=seed, split_limit=split_limit
+                )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         if format == "json":
