@@ -158,10 +158,9 @@ def _coefficients(
     return out
 
 
-def _labeler_activity(project: Project, labeler_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(closed assignments, skips, flags) per labeler in `labeler_ids` order, counted by the database."""
-    index = {int(lid): i for i, lid in enumerate(labeler_ids)}
-    closed, skipped, flagged = (np.zeros(len(labeler_ids), dtype=np.int64) for _ in range(3))
+def _labeler_activity(project: Project) -> dict[int, list[int]]:
+    """labeler id -> [closed assignments, skips, flags], counted by the database (also for labelers who never judged)."""
+    activity: dict[int, list[int]] = {}
     statuses = (
         Assignment.objects.filter(pair__project=project)
         .exclude(status__in=[AssignmentStatus.OPEN, AssignmentStatus.EXPIRED])
@@ -170,19 +169,18 @@ def _labeler_activity(project: Project, labeler_ids: np.ndarray) -> tuple[np.nda
         .order_by()
     )
     for lid, status, n in statuses:
-        if lid in index:
-            closed[index[lid]] += n
-            skipped[index[lid]] += n if status == AssignmentStatus.SKIPPED else 0
+        counts = activity.setdefault(lid, [0, 0, 0])
+        counts[0] += n
+        counts[1] += n if status == AssignmentStatus.SKIPPED else 0
     flags = PairFlag.objects.filter(pair__project=project).values_list("labeler_id").annotate(n=Count("id")).order_by()
     for lid, n in flags:
-        if lid in index:
-            flagged[index[lid]] = n
-    return closed, skipped, flagged
+        activity.setdefault(lid, [0, 0, 0])[2] = n
+    return activity
 
 
 def _labeler_table(
     project: Project, data: ComparisonArrays, excluded: set[int], *, agreement_rows: consensus.LabelerAgreement,
-    labeler_ids: np.ndarray, labeler_idx: np.ndarray,
+    labeler_ids: np.ndarray, labeler_idx: np.ndarray, activity: dict[int, list[int]],
 ) -> list[LabelerRow]:
     n_lab = len(labeler_ids)
     gold = data.is_gold & (data.gold_choice >= 0)
@@ -191,7 +189,8 @@ def _labeler_table(
     both_bad = np.bincount(labeler_idx[data.choice == BOTH_BAD], minlength=n_lab)
     all_judgments = np.bincount(labeler_idx, minlength=n_lab)
     medians = group_median(labeler_idx, data.time_spent_ms, n_lab)
-    closed, skipped, flagged = _labeler_activity(project, labeler_ids)
+    per_labeler = [activity.get(lid, [0, 0, 0]) for lid in labeler_ids.tolist()]
+    closed, skipped, flagged = np.array(per_labeler, dtype=np.int64).reshape(-1, 3).T
     names = dict(get_user_model().objects.filter(id__in=labeler_ids.tolist()).values_list("id", "username"))
     rows = []
     for i, lid in enumerate(labeler_ids.tolist()):
@@ -250,7 +249,11 @@ def agreement_report_build(
         raise DomainError("split_limit must be non-negative.")
     data = comparison_arrays(project=project) if data is None else data
     excluded = excluded_labeler_ids(project)
-    labeler_ids, labeler_idx = dense_codes(data.labeler_id)
+    activity = _labeler_activity(project)
+    # Labelers who only skipped or flagged get a row too.
+    active_ids = np.fromiter(activity, dtype=np.int64, count=len(activity))
+    labeler_ids = np.union1d(dense_codes(data.labeler_id)[0], active_ids)
+    labeler_idx = np.searchsorted(labeler_ids, data.labeler_id)
     counted = ~np.isin(labeler_ids, list(excluded))[labeler_idx]
     preference = ~data.is_gold & (data.choice != BOTH_BAD)
     pair_ids, pair_idx = dense_codes(data.pair_id[preference])
@@ -301,7 +304,7 @@ def agreement_report_build(
         consensus_levels=dict(zip(consensus.LEVEL_NAMES, map(int, level_counts))),
         labelers=_labeler_table(
             project, data, excluded, agreement_rows=per_labeler, labeler_ids=labeler_ids,
-            labeler_idx=labeler_idx,
+            labeler_idx=labeler_idx, activity=activity,
         ),
         n_split_pairs=int(len(split)),
         split_pairs=split_rows,

@@ -158,9 +158,14 @@ def test_gold_accuracy_skip_and_flag_rates(make_user, make_project):
     judge(plain[0], labeler, "a", None, swapped=False)
     assignment_skip(assignment_id=lease(plain[1], labeler, False).id, labeler=labeler)
     assignment_flag(assignment_id=lease(plain[2], labeler, False).id, labeler=labeler, reason="broken")
+    skipper = make_user(Role.LABELER)
+    project_add_member(project=project, user=skipper)
+    assignment_skip(assignment_id=lease(plain[3], skipper, True).id, labeler=skipper)
     report = agreement_report_build(project=project, n_resamples=0)
-    row = report.labelers[0]
+    row = next(r for r in report.labelers if r.labeler_id == labeler.id)
     assert (row.n_gold, row.gold_accuracy) == (4, 0.5)
+    only_skips = next(r for r in report.labelers if r.labeler_id == skipper.id)
+    assert (only_skips.n_judgments, only_skips.skip_rate, only_skips.agreement) == (0, 1.0, None)
     assert row.n_closed_assignments == 7
     assert row.skip_rate == pytest.approx(1 / 7) and row.flag_rate == pytest.approx(1 / 7)
     assert report.coefficients == [] and report.notes  # one judgment per pair: nothing to agree on
