@@ -118,9 +118,15 @@ GENERATE_SQL = [
                    CASE c.choice WHEN 'a' THEN 1 + floor(random() * 4)::int WHEN 'b' THEN 6 + floor(random() * 4)::int
                                  WHEN 'tie' THEN 5 ELSE NULL END AS conf
             FROM labeling_assignment a
+            JOIN labeling_pair p ON p.id = a.pair_id
+            JOIN labeling_sample sa ON sa.id = p.sample_a_id
+            JOIN labeling_sample sb ON sb.id = p.sample_b_id
+            -- The pair's "true" answer favours the policy created later, so the ranking has something to find.
             CROSS JOIN LATERAL (SELECT CASE
                 WHEN random() < 0.02 THEN 'both_bad'
-                WHEN random() < 0.7 THEN (ARRAY['a', 'a', 'b', 'tie'])[1 + a.pair_id % 4]
+                WHEN random() < 0.7 THEN CASE WHEN p.id % 7 = 0 THEN 'tie'
+                                              WHEN (sa.policy_id > sb.policy_id) = (p.id % 5 > 0) THEN 'a'
+                                              ELSE 'b' END
                 ELSE (ARRAY['a', 'b', 'tie'])[1 + floor(random() * 3)::int] END AS choice) c
             WHERE a.status = 'submitted'
         ) j"""),

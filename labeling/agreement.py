@@ -11,6 +11,8 @@ from typing import Literal
 
 import numpy as np
 
+from .arrays import dense_codes
+
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
 
@@ -32,6 +34,17 @@ def value_counts_from_codes(
     return flat.reshape(n_units, n_values)  # (N, V)
 
 
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, index of each value among them), by counting when the values are small integers."""
+    if len(values):
+        low = values.min()
+        span = values.max() - low
+        if span < 4 * len(values) + 1024 and np.array_equal(values, np.rint(values)):
+            distinct, codes = dense_codes((values - low).astype(np.int64))
+            return distinct + low, codes
+    return np.unique(values, return_inverse=True)
+
+
 def reliability_to_value_counts(
     reliability_data: np.ndarray, value_domain: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +55,7 @@ def reliability_to_value_counts(
     present = ~np.isnan(data)  # (M, N)
     _, unit_idx = np.nonzero(present)
     values = data[present]
-    observed, value_idx = np.unique(values, return_inverse=True)
+    observed, value_idx = _codes(values)
     if value_domain is None:
         domain = observed
     else:

@@ -54,6 +54,8 @@ def ours_alpha(data: np.ndarray, level: str) -> float | str:
 def random_reliability(rng: np.random.Generator) -> np.ndarray:
     m, n, v = int(rng.integers(2, 7)), int(rng.integers(1, 60)), int(rng.integers(1, 6))
     domain = np.sort(rng.choice(np.arange(-5, 15), size=v, replace=False)).astype(float)
+    if rng.random() < 0.3:
+        domain = domain * 0.37 + 0.5  # non-integer values take the sorting path
     data = domain[rng.integers(0, v, size=(m, n))]
     data[rng.random((m, n)) < rng.uniform(0, 0.7)] = nan
     return data

@@ -260,3 +260,10 @@ def test_confidence_scale_starting_at_zero_and_missing_confidence(make_user, mak
     reference = krippendorff.alpha(ordinal, level_of_measurement="ordinal", value_domain=[0, 1, 2, 3, 4])
     assert ours == pytest.approx(reference, abs=1e-9)
     assert coefficient(report, "krippendorff_alpha", "confidence").n_judgments == int((~np.isnan(ordinal)).sum())
+
+
+def test_empty_project_gives_an_empty_report_not_an_error(make_project, researcher, api_client_for):
+    project = make_project(pairs=3)
+    body = api_client_for(researcher).get(f"/api/v1/projects/{project.slug}/agreement/").json()
+    assert (body["n_judgments"], body["coefficients"], body["labelers"], body["ranking"]) == (0, [], [], [])
+    assert body["notes"]
