@@ -12,7 +12,8 @@ def round_for(*, project: Project, number: int | None) -> TrainingRound:
     rounds = TrainingRound.objects.filter(project=project)
     found = rounds.filter(number=number).first() if number is not None else rounds.order_by("-number").first()
     if found is None:
-        raise NotFound(f"No round {number if number is not None else ''} in project {project.slug}.".replace("  ", " "))
+        which = f"round {number}" if number is not None else "training round"
+        raise NotFound(f"No {which} in project {project.slug}.")
     return found
 
 

@@ -40,6 +40,9 @@ def rounds_worker(*, token: str | None = None, extra_env: dict[str, str] | None 
         "ARBITER_GPU_QUEUE": mapping["gpu"],
         "ARBITER_ROUND_LABELING_POLL_SECONDS": "1",
         "HF_HUB_OFFLINE": "1",
+        # One torch thread: beside the test process and other jobs, two spinning OpenMP threads per process
+        # slow the tiny model down many times over.
+        "OMP_NUM_THREADS": "1",
         **(extra_env or {}),
     }
     command = [

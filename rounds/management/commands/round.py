@@ -22,9 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Username recorded as the actor (default: none, i.e. the system).")
         parser.add_argument("--reason", default="")
         parser.add_argument("--start", action="store_true", help="With create: start the round at once.")
-        parser.add_argument("--json", action="store_true", help="Print the status as JSON.")
+        parser.add_argument("--json", action="store_true", dest="as_json", help="Print the status as JSON.")
 
-    def handle(self, *args, action, project, number, round_settings, user, reason, start, json: bool = False, **options):
+    def handle(self, *args, action, project, number, round_settings, user, reason, start, as_json, **options):
         target = Project.objects.filter(slug=project).first()
         if target is None:
             raise CommandError(f"No project {project!r}.")
@@ -54,8 +54,8 @@ class Command(BaseCommand):
             status = selectors.round_status(training_round=training_round)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
-        if json:
-            self.stdout.write(_json.dumps(status, indent=2, default=str))
+        if as_json:
+            self.stdout.write(json.dumps(status, indent=2, default=str))
             return
         self.stdout.write(
             f"Round {status['number']} of {project}: {status['state']} "
@@ -66,8 +66,6 @@ class Command(BaseCommand):
         if status["error"]:
             self.stdout.write(self.style.ERROR(f"  error: {status['error']}"))
 
-
-_json = json
 
 
 def _settings(raw: str | None) -> dict:
