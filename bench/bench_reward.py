@@ -23,8 +23,8 @@ import torch  # noqa: E402
 from rewards.config import RewardConfig  # noqa: E402
 from rewards.data import preferences_from_hh_rlhf  # noqa: E402
 from rewards.train import reward_model_train  # noqa: E402
-from training.models import pick_device, resolve_model  # noqa: E402
-from training.sampling import SamplingConfig, generate_samples  # noqa: E402
+from training.models import load_policy, pick_device, resolve_model  # noqa: E402
+from training.sampling import SamplingConfig, generate_with_policy  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -87,9 +87,10 @@ def bench_generation(model_dir: Path, *, batch_size: int, max_new_tokens: int) -
     fables = [json.loads(line)["text"] for line in open(SHARED / "fables.jsonl", encoding="utf-8")]
     config = SamplingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, temperature=0.7, seed=0)
     prompts = fables[: batch_size * 2]
-    generate_samples(model_dir=model_dir, prompts=prompts[:batch_size], config=config)  # warm-up
+    model, tokenizer = load_policy(model_dir)
+    generate_with_policy(model=model, tokenizer=tokenizer, prompts=prompts[:batch_size], config=config)  # warm-up
     started = time.perf_counter()
-    samples = generate_samples(model_dir=model_dir, prompts=prompts, config=config)
+    samples = generate_with_policy(model=model, tokenizer=tokenizer, prompts=prompts, config=config)
     seconds = time.perf_counter() - started
     tokens = sum(s.num_tokens for s in samples)
     return {"batch_size": batch_size, "samples": len(samples), "tokens": tokens, "seconds": round(seconds, 2),

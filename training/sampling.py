@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from training.models import load_policy
 
@@ -104,13 +104,24 @@ def generate_samples(
 ) -> list[GeneratedSample]:
     """Sample `config.samples_per_prompt` responses for every prompt, in prompt order."""
     model, tokenizer = load_policy(model_dir, device=device)
+    params = {"model_dir": str(model_dir), "model_version": model_version(model_dir)}
+    return generate_with_policy(
+        model=model, tokenizer=tokenizer, prompts=prompts, config=config, params=params, progress=progress
+    )
+
+
+def generate_with_policy(
+    *,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    config: SamplingConfig,
+    params: dict[str, Any] | None = None,
+    progress: ProgressFn | None = None,
+) -> list[GeneratedSample]:
+    """generate_samples for an already loaded policy; `params` (e.g. its version) go into every sample."""
     model.eval()
-    eos_id = tokenizer.eos_token_id
-    params = {
-        **dataclasses.asdict(config),
-        "model_dir": str(model_dir),
-        "model_version": model_version(model_dir),
-    }
+    params = {**dataclasses.asdict(config), **(params or {})}
     rows = [(i, s) for i in range(len(prompts)) for s in range(config.samples_per_prompt)]
     samples: list[GeneratedSample] = []
     for start in range(0, len(rows), config.batch_size):
@@ -124,7 +135,7 @@ def generate_samples(
             out = model.generate(
                 **enc,  # input_ids (B, P) left-padded
                 max_new_tokens=config.max_new_tokens,
-                eos_token_id=eos_id,
+                eos_token_id=tokenizer.eos_token_id,
                 pad_token_id=tokenizer.pad_token_id,
                 **_sampling_kwargs(config),
             )

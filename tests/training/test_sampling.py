@@ -1,9 +1,8 @@
 import pytest
 import torch
 
-from training import sampling
 from training.models import load_policy, load_tokenizer
-from training.sampling import SamplingConfig, format_prompt, generate_samples
+from training.sampling import SamplingConfig, format_prompt, generate_samples, generate_with_policy
 
 PROMPTS = ["The fox", "A lion was awakened from sleep by a mouse running over his face."]
 
@@ -34,7 +33,7 @@ def test_left_padding_does_not_change_greedy_output(tiny_model_dir):
     assert enc["input_ids"][0][0] == tokenizer.pad_token_id and enc["attention_mask"][0][0] == 0
 
 
-def test_max_new_tokens_and_eos(tiny_model_dir, monkeypatch):
+def test_max_new_tokens_and_eos(tiny_model_dir):
     samples = _sample(tiny_model_dir, max_new_tokens=5)
     assert all(s.num_tokens == 5 or s.finished_with_eos for s in samples)
     assert all(s.num_tokens <= 5 for s in samples)
@@ -47,8 +46,9 @@ def test_max_new_tokens_and_eos(tiny_model_dir, monkeypatch):
         head.bias.fill_(-1e4)
         head.bias[tokenizer.eos_token_id] = 1e4
     model.lm_head = head
-    monkeypatch.setattr(sampling, "load_policy", lambda *_, **__: (model, tokenizer))
-    eos_samples = _sample(tiny_model_dir, max_new_tokens=8)
+    config = SamplingConfig(max_new_tokens=8, batch_size=3, samples_per_prompt=2)
+    eos_samples = generate_with_policy(model=model, tokenizer=tokenizer, prompts=PROMPTS, config=config)
+    assert len(eos_samples) == 4
     assert all(s.finished_with_eos and s.num_tokens == 1 and s.text == "" for s in eos_samples)
 
 
