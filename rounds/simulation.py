@@ -5,6 +5,7 @@ Their comparisons are ordinary rows: exports, agreement and training treat them 
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -65,14 +66,17 @@ class InProcessTransport:
     """DRF's test client with real token authentication: the same views, serializers and services as HTTP."""
 
     def __init__(self, token: str) -> None:
+        from django.conf import settings
         from rest_framework.test import APIClient
 
-        self.client = APIClient()
+        # Requests must name a host the site accepts, as a browser's would (the test server's name is not).
+        hosts = [h.lstrip(".") for h in settings.ALLOWED_HOSTS if h and "*" not in h]
+        self.client = APIClient(HTTP_HOST=hosts[0] if hosts else "localhost")
         self.client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     def post(self, path: str, data: dict[str, Any]) -> tuple[int, dict]:
         response = self.client.post(path, data, format="json")
-        return response.status_code, (response.json() if response.content else {})
+        return response.status_code, _body(response.status_code, response.headers, response.content)
 
 
 class HttpTransport:
@@ -87,7 +91,15 @@ class HttpTransport:
 
     def post(self, path: str, data: dict[str, Any]) -> tuple[int, dict]:
         response = self.session.post(self.base_url + path, json=data, timeout=60)
-        return response.status_code, (response.json() if response.content else {})
+        return response.status_code, _body(response.status_code, response.headers, response.content)
+
+
+def _body(status: int, headers, content: bytes) -> dict:
+    if not content:
+        return {}
+    if "json" not in headers.get("Content-Type", ""):
+        raise RuntimeError(f"The labeling API answered {status} with non-JSON content: {content[:200]!r}")
+    return json.loads(content)
 
 
 @dataclass
