@@ -68,11 +68,13 @@ def bench_env(args: argparse.Namespace, data_dir: str) -> dict[str, str]:
         ARBITER_LOG_LEVEL="ERROR",
         CELERY_TASK_ALWAYS_EAGER="1",
         HF_HUB_OFFLINE="1",
+        # WhiteNoise warns that collectstatic never ran; the bench serves no static files.
+        PYTHONWARNINGS="ignore:No directory at",
     )
     return env
 
 
-def server_start(args: argparse.Namespace, env: dict[str, str]) -> subprocess.Popen:
+def server_start(args: argparse.Namespace, env: dict[str, str], token: str) -> subprocess.Popen:
     worker_class = ["-k", "gthread", "--threads", str(args.threads)] if args.threads > 1 else ["-k", "sync"]
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
@@ -85,9 +87,14 @@ def server_start(args: argparse.Namespace, env: dict[str, str]) -> subprocess.Po
         if server.poll() is not None:
             raise SystemExit(f"gunicorn exited with code {server.returncode}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{args.port}/api/v1/me/", timeout=2)
-        except urllib.error.HTTPError:
-            return server  # 401/403: the app answers
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{args.port}/api/v1/me/", headers={"Authorization": f"Token {token}"}
+            )
+            urllib.request.urlopen(request, timeout=2)
+            return server
+        except urllib.error.HTTPError as exc:
+            server.terminate()
+            raise SystemExit(f"gunicorn answered {exc.code} to an authenticated request") from exc
         except OSError:
             time.sleep(0.3)
     server.terminate()
@@ -154,7 +161,7 @@ def next_pair_explain(*, project, labeler) -> tuple[str, int]:
     with transaction.atomic():
         with CaptureQueriesContext(connection) as queries:
             assignment_next(project=project, labeler=labeler)
-        lock_sql = [q["sql"] for q in queries if "SKIP LOCKED" in q["sql"] and '"labeling_pair"' in q["sql"]]
+        lock_sql = [q["sql"] for q in queries if "SKIP LOCKED" in q["sql"] and "submitted_count" in q["sql"]]
         plan = ""
         if lock_sql:
             with connection.cursor() as cursor:
@@ -259,7 +266,7 @@ def main() -> int:
     print(f"\nNext-pair call on a fresh project: {next_queries} SQL queries; pair-locking query plan:\n{plan}")
     connections.close_all()
 
-    server = server_start(args, env)
+    server = server_start(args, env, probe_token)
     print(
         f"\ngunicorn: {args.workers} workers x {args.threads} threads; {args.labelers} labelers in "
         f"{args.client_processes} client processes; warm-up {args.warmup:.0f} s, measuring {args.duration:.0f} s ...",
