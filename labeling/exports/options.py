@@ -1,7 +1,7 @@
 """What an export asks for: format, filters, aggregation and split, validated into one frozen dataclass."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +40,6 @@ class ExportRequest:
     all_revisions: bool = False  # raw format only: superseded revisions too
     split: tuple[float, float, float] = (0.9, 0.05, 0.05)
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -72,7 +71,7 @@ class ExportRequest:
         return AGREEMENT_LEVELS.index(self.min_agreement)
 
     def as_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["batches"], data["policies"], data["split"] = list(self.batches), list(self.policies), list(self.split)
         data["since"] = self.since.isoformat() if self.since else None
         data["until"] = self.until.isoformat() if self.until else None
@@ -80,7 +79,7 @@ class ExportRequest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExportRequest:
-        known = {f.name for f in fields(cls)} - {"extra"}
+        known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ExportRequestError(f"Unknown export options: {', '.join(sorted(unknown))}.")

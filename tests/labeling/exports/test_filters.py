@@ -78,6 +78,15 @@ def test_unresolved_flags_exclude_the_pair(setup, tmp_path):
     flag = PairFlag.objects.create(pair=pairs["p1"], labeler=labelers[0], reason="broken", created_at=T0)
     assert "p1" not in prompts(rows(project, tmp_path, "a"))
     assert "p1" in prompts(rows(project, tmp_path, "b", include_flagged=True))
+    raw = tmp_path / "raw"
+    export_run(export_id=export_create(
+        project=project, request=ExportRequest(format="raw", include_flagged=True, split=(1, 0, 0)), out_dir=raw,
+        enqueue=False,
+    ).id)  # fmt: skip
+    flagged = [json.loads(line) for line in (raw / "train.jsonl").read_text().splitlines() if '"p1"' in line]
+    assert len(flagged) == 3 and all(r["flags"] == [{"worker": flagged[0]["flags"][0]["worker"], "reason": "broken",
+                                                     "resolved": False}] for r in flagged)  # fmt: skip
+    assert flagged[0]["flags"][0]["worker"] in {r["worker"] for r in flagged}
     PairFlag.objects.filter(id=flag.id).update(resolved_at=T0, resolved_by=researcher)
     assert "p1" in prompts(rows(project, tmp_path, "c"))
 
