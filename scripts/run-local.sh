@@ -9,10 +9,11 @@ export DJANGO_SETTINGS_MODULE=config.settings.local HF_HUB_OFFLINE=1 TRANSFORMER
 PY=.venv/bin/python
 $PY manage.py migrate --noinput -v0
 $PY manage.py load_demo
-mkdir -p data
-echo "==> starting a Celery worker (queues default,gpu; log in data/worker.log)"
-$PY -m celery -A config worker -Q default,gpu --concurrency=1 -B -s data/celerybeat-schedule \
-  --loglevel=INFO >data/worker.log 2>&1 &
+
+echo "==> starting a Celery worker (queues default,gpu; log in ${ARBITER_DATA_DIR:-data}/worker.log)"
+DATA="${ARBITER_DATA_DIR:-data}"
+$PY -m celery -A config worker -Q default,gpu --concurrency=1 -B -s "$DATA/celerybeat-schedule" \
+  --loglevel=INFO >"$DATA/worker.log" 2>&1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
 echo "==> Arbiter on http://127.0.0.1:${PORT:-8000}/  (log in as labeler / arbiter-demo, researcher / arbiter-demo, admin / arbiter-demo)"
