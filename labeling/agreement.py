@@ -1,10 +1,5 @@
-"""Inter-rater agreement coefficients as pure, vectorised functions of arrays (no Django).
-
-Conventions match the reference implementations one to one: `krippendorff.alpha` (reliability data shaped
-labelers × units, NaN = missing), `statsmodels.stats.inter_rater.fleiss_kappa` (counts shaped units × categories)
-and `sklearn.metrics.cohen_kappa_score`. Every coefficient also has a `*_from_value_counts` form that takes
-per-unit category counts and optional unit weights, which is what the bootstrap and the database layer use.
-"""
+"""Inter-rater agreement coefficients as pure, vectorised array functions, with the conventions of
+`krippendorff.alpha`, statsmodels' `fleiss_kappa` and scikit-learn's `cohen_kappa_score` (no Django)."""
 from __future__ import annotations
 
 from typing import Literal
@@ -12,6 +7,9 @@ from typing import Literal
 import numpy as np
 
 from .arrays import dense_codes
+
+# Every coefficient also has a `*_from_value_counts` form over per-unit category counts with optional unit
+# weights; the bootstrap and the database layer use that form.
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")

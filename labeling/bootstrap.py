@@ -1,9 +1,4 @@
-"""Seeded percentile bootstrap over units, done on distinct unit patterns so it stays fast at a million judgments.
-
-Resampling N units with replacement is the same distribution as drawing a multinomial count for each distinct
-unit pattern (its category counts) with probabilities proportional to how often the pattern occurs; statistics
-that depend on units only through their counts then take those multiplicities as weights.
-"""
+"""Seeded percentile bootstrap over units, done on distinct unit patterns so it stays fast at a million judgments."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -75,6 +70,9 @@ def bootstrap_interval(
     if n_units == 0 or n_resamples == 0:
         return Interval(_finite_or_none(estimate), None, None, confidence, n_resamples, 0)
     rng = np.random.default_rng(seed)
+    # Resampling N units with replacement has the same law as drawing a multinomial count for each distinct unit
+    # pattern (its category counts) with probabilities proportional to how often it occurs; statistics that depend on
+    # units only through their counts then take those multiplicities as weights.
     draws = rng.multinomial(n_units, freq / n_units, size=n_resamples)  # (B, P)
     values = np.empty(n_resamples)
     for b in range(n_resamples):

@@ -1,9 +1,4 @@
-"""Bradley–Terry ranking of policies from pairwise comparisons (ties count half), with seeded bootstrap intervals.
-
-P(i beats j) = σ(θ_i − θ_j). θ is the maximum of the log-likelihood minus ridge/2 · ‖θ‖², which keeps θ finite when
-a policy wins every comparison and centres it at mean zero. Ratings use the Elo scale of Chatbot Arena
-(Chiang et al. 2024): 1000 + 400 · θ / ln 10.
-"""
+"""Bradley–Terry ranking of policies from pairwise comparisons (ties count half), with seeded bootstrap intervals."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bootstrap import row_patterns
+
+# P(i beats j) = σ(θ_i − θ_j). θ maximises the log-likelihood minus ridge/2 · ‖θ‖², which keeps θ finite when a
+# policy wins every comparison and centres it at mean zero. Ratings use Chatbot Arena's Elo scale
+# (Chiang et al. 2024): 1000 + 400 · θ / ln 10.
 
 DEFAULT_RIDGE = 0.01
 ELO_SCALE = 400.0 / np.log(10.0)

@@ -1,8 +1,4 @@
-"""The one translation from comparison rows to agreement arrays: a single query, read as columns, never as objects.
-
-On PostgreSQL the rows stream through `COPY ... TO STDOUT (FORMAT binary)` straight into numpy record arrays;
-other databases (SQLite in local runs) go through `values_list`, still without building model instances.
-"""
+"""The one translation from comparison rows to agreement arrays: read as columns, never as model instances."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +15,8 @@ BOTH_BAD = 3
 NO_CONFIDENCE = -1  # a project scale may start at 0
 NO_GOLD = -1
 
+# On PostgreSQL two binary `COPY ... TO STDOUT` reads (judgments, pairs) go straight into numpy record arrays;
+# other databases (SQLite in local runs) go through `values_list`.
 # Two narrow reads instead of one wide join: judgments (1 row per comparison) and pairs (1 row per pair),
 # joined in numpy. Each entry: (name, SQL type, expression).
 _JUDGMENT_COLUMNS = (

@@ -1,9 +1,4 @@
-"""A project's agreement report: coefficients with bootstrap intervals, labeler quality, consensus, policy ranking.
-
-Agreement, consensus and ranking use the non-gold pairs and the labelers who are not excluded; gold pairs score
-gold accuracy. Choices are nominal a/b/tie in the pairs' canonical order (both-bad is missing, counted apart);
-the canonical confidence scale is the ordinal variable.
-"""
+"""A project's agreement report: coefficients with bootstrap intervals, labeler quality, consensus, policy ranking."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -20,6 +15,10 @@ from labeling.models import Assignment, AssignmentStatus, PairFlag, Policy, Proj
 from .agreement_data import BOTH_BAD, CHOICES, ComparisonArrays, comparison_arrays
 from .errors import DomainError
 from .exclusions import excluded_labeler_ids
+
+# Agreement, consensus and ranking use the non-gold pairs and the labelers who are not excluded; gold pairs score
+# gold accuracy. Choices are nominal a/b/tie in the pairs' canonical order (both-bad is missing, counted apart);
+# the canonical confidence scale is the ordinal variable.
 
 DEFAULT_RESAMPLES = 1000
 

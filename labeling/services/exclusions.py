@@ -1,7 +1,6 @@
 """Researchers' exclusions of labelers: recorded with who/when/why, reversible, never deleting judgments."""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -80,9 +79,3 @@ def labeler_exclusion_lift(
     exclusion.save(update_fields=["lifted_by", "lifted_at", "lift_reason"])
     return exclusion
 
-
-def labeler_by_username(username: str) -> AbstractBaseUser:
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise NotFound(f"No user {username!r}.")
-    return user
