@@ -13,7 +13,7 @@ from django.db import transaction
 
 from labeling.models import Project
 from labeling.services import clock
-from labeling.services.errors import DomainError, NotFound
+from labeling.services.errors import Conflict, DomainError, NotFound
 
 from .aggregate import Scale
 from .manifest import manifest_build
@@ -88,19 +88,41 @@ def _pseudonymizer(project: Project) -> Pseudonymizer:
     return Pseudonymizer(key.key)
 
 
-def export_run(*, export_id: int, on_progress: Callable[[int, int], None] | None = None) -> Export:
-    """Run a recorded export. Failures are stored on the export (status, error) and re-raised."""
-    export = Export.objects.select_related("project").get(id=export_id)
-    if export.status not in (ExportStatus.QUEUED, ExportStatus.FAILED):
-        raise DomainError(f"Export {export_id} is already {export.status}.")
-    Export.objects.filter(id=export.id).update(status=ExportStatus.RUNNING, progress=0.0, error="")
+def _clear_folder(folder: Path) -> None:
+    """Remove what an earlier attempt of this export wrote (its folder was new or empty when it was created)."""
+    for child in folder.iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+
+def export_run(
+    *, export_id: int, on_progress: Callable[[int, int], None] | None = None, resume_running: bool = False
+) -> Export:
+    """Run a recorded export. Failures are stored on the export (status, error) and re-raised.
+
+    The export is claimed with one conditional UPDATE (queued or failed -> running; also running when
+    `resume_running`, for a task redelivered after its worker died), so two workers never write one folder.
+    """
+    export = Export.objects.select_related("project").filter(id=export_id).first()
+    if export is None:
+        raise NotFound(f"No export {export_id}.")
+    claimable = [ExportStatus.QUEUED, ExportStatus.FAILED] + ([ExportStatus.RUNNING] if resume_running else [])
+    claimed = Export.objects.filter(id=export_id, status__in=claimable).update(
+        status=ExportStatus.RUNNING, progress=0.0, error="", finished_at=None
+    )
+    if not claimed:
+        raise Conflict(f"Export {export_id} is already {Export.objects.get(id=export_id).status}.")
     out_dir = Path(export.path)
+    if export.status != ExportStatus.QUEUED and out_dir.is_dir():
+        _clear_folder(out_dir)
     created_dir = not out_dir.exists()
     try:
-        result = _run(export, out_dir, on_progress)
+        export_check_path(out_dir=out_dir)
+        _run(export, out_dir, on_progress)
     except Exception as exc:
-        if created_dir and out_dir.exists():
-            shutil.rmtree(out_dir, ignore_errors=True)
+        if out_dir.is_dir():
+            _clear_folder(out_dir)
+            if created_dir:
+                out_dir.rmdir()
         message = str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
         Export.objects.filter(id=export.id).update(
             status=ExportStatus.FAILED, error=message, finished_at=clock.now()

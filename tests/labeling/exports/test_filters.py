@@ -12,6 +12,7 @@ from labeling.exports.models import Export, ExportStatus
 from labeling.exports.options import ExportRequest, ExportRequestError
 from labeling.exports.services import EmptyExport, ExportPathError, export_create, export_run
 from labeling.models import Assignment, Comparison, LabelerExclusion, Pair, PairFlag
+from labeling.services.errors import Conflict
 from labeling.services.imports import pairs_import
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +169,22 @@ def _all_ties(project, out: Path) -> None:
     """Every judgment matches but every pair is a tie, so every row is dropped."""
     Comparison.objects.filter(pair__project=project).update(choice="tie", confidence=5)
     call_command("export_preferences", project=project.slug, format="trl", out=str(out), no_progress=True)
+
+
+def test_a_claimed_export_runs_once_and_a_failed_or_orphaned_one_reruns_cleanly(setup, tmp_path):
+    project, *_ = setup
+    out = tmp_path / "again"
+    export = export_create(project=project, request=ExportRequest(format="trl", split=(1, 0, 0)), out_dir=out,
+                           enqueue=False)  # fmt: skip
+    Export.objects.filter(id=export.id).update(status=ExportStatus.RUNNING)
+    with pytest.raises(Conflict, match="already running"):
+        export_run(export_id=export.id)
+    # A worker died mid-run: partial files are there; the redelivered task resumes and replaces them.
+    out.mkdir()
+    (out / "train.jsonl").write_text("partial")
+    (out / ".hf-staging").mkdir()
+    done = export_run(export_id=export.id, resume_running=True)
+    assert done.status == ExportStatus.DONE and sorted(p.name for p in out.iterdir()) == ["manifest.json", "train.jsonl"]
+    assert len((out / "train.jsonl").read_text().splitlines()) == done.row_count == 6
+    with pytest.raises(Conflict, match="already done"):
+        export_run(export_id=export.id, resume_running=True)
