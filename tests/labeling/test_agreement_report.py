@@ -202,11 +202,16 @@ def test_api_report_and_exclusions_for_researchers_only(judged_project, research
     as_labeler = api_client_for(labelers[0])
     assert as_labeler.get(f"/api/v1/projects/{project.slug}/agreement/").status_code == 403
     assert as_labeler.get(f"/api/v1/projects/{project.slug}/exclusions/").status_code == 403
+    denied = as_labeler.post(f"/api/v1/projects/{project.slug}/exclusions/",
+                             {"username": labelers[1].username, "reason": "x"}, format="json")
+    assert denied.status_code == 403 and exclusions.excluded_labeler_ids(project) == set()
     client = api_client_for(researcher)
     body = client.get(f"/api/v1/projects/{project.slug}/agreement/?resamples=50&seed=2").json()
     assert {c["name"] for c in body["coefficients"]} == {"percent_agreement", "krippendorff_alpha", "fleiss_kappa"}
     assert body["labelers"] and body["ranking"] and body["n_resamples"] == 50
     assert client.get(f"/api/v1/projects/{project.slug}/agreement/?resamples=-1").status_code == 400
+    again = client.get(f"/api/v1/projects/{project.slug}/agreement/?resamples=50&seed=2").json()
+    assert again["coefficients"] == body["coefficients"]  # seeded: the same intervals every time
     url = f"/api/v1/projects/{project.slug}/exclusions/"
     created = client.post(url, {"username": labelers[1].username, "reason": "low agreement"}, format="json")
     assert created.status_code == 201 and created.json()["active"] and created.json()["created_by"] == researcher.username
