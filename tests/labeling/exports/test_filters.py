@@ -188,3 +188,18 @@ def test_a_claimed_export_runs_once_and_a_failed_or_orphaned_one_reruns_cleanly(
     assert len((out / "train.jsonl").read_text().splitlines()) == done.row_count == 6
     with pytest.raises(Conflict, match="already done"):
         export_run(export_id=export.id, resume_running=True)
+
+
+def test_streamed_groups_do_not_depend_on_the_cursor_chunk_size(setup):
+    from labeling.exports.selection import comparisons_selected, judgment_groups
+
+    project, *_ = setup
+    qs = comparisons_selected(project=project, request=ExportRequest(format="raw", include_gold=True))
+
+    def shape(chunk_size: int):
+        return [(p.pair_id, p.prompt, [(j.comparison_id, j.choice, j.created_at) for j in js])
+                for p, js in judgment_groups(qs, detailed=True, chunk_size=chunk_size)]  # fmt: skip
+
+    expected = shape(5_000)
+    assert len(expected) == 7 and sum(len(js) for _, _, js in expected) == 21
+    assert shape(1) == shape(2) == expected
