@@ -156,11 +156,14 @@ def _save_hf(staging: Path, out_dir: Path, rows: dict[str, int]) -> None:
     import datasets
 
     try:
-        splits = {
-            name: datasets.Dataset.from_parquet(str(staging / f"{name}.parquet"), cache_dir=str(staging / "cache"))
-            for name, count in rows.items()
-            if count
-        }
+        splits = {}
+        for name, count in rows.items():
+            if count:
+                path = staging / f"{name}.parquet"
+                split = datasets.Dataset.from_parquet(str(path), cache_dir=str(staging / "cache"))
+                # The default fingerprint hashes the staging path; the data's own hash keeps state.json reproducible.
+                split._fingerprint = sha256_of(path)[:16]
+                splits[name] = split
         datasets.DatasetDict(splits).save_to_disk(str(out_dir))
     finally:
         shutil.rmtree(staging, ignore_errors=True)

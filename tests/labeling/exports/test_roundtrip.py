@@ -1,6 +1,7 @@
 """Every format, exported from judgments made through the API, read back and checked row by row."""
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -189,18 +190,17 @@ def test_raw_judgments_keep_display_order_and_revisions(judged_project, tmp_path
         assert labeler.username not in text
 
 
-def test_same_request_same_bytes_and_manifest_hashes(judged_project, tmp_path):
+@pytest.mark.parametrize("fmt", ["trl-parquet", "hf", "openai"])
+def test_same_request_same_bytes_and_manifest_hashes(judged_project, tmp_path, fmt):
     project, _, _ = judged_project
     hashes = []
     for name in ("one", "two"):
-        _, manifest = run_export(project, tmp_path / name, format="trl-parquet", aggregation="judgment", seed=7)
+        _, manifest = run_export(project, tmp_path / name, format=fmt, aggregation="judgment", seed=7)
         hashes.append({f["path"]: f["sha256"] for f in manifest["files"]})
-        import hashlib
-
         for entry in manifest["files"]:
             assert hashlib.sha256((tmp_path / name / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
-        assert manifest["request"]["seed"] == 7 and manifest["format"] == "trl-parquet"
+        assert manifest["request"]["seed"] == 7 and manifest["format"] == fmt
         assert manifest["arbiter"]["version"] and manifest["policies"]
     assert hashes[0] == hashes[1]
-    _, other_seed = run_export(project, tmp_path / "three", format="trl-parquet", aggregation="judgment", seed=8)
+    _, other_seed = run_export(project, tmp_path / "three", format=fmt, aggregation="judgment", seed=8)
     assert {f["path"]: f["sha256"] for f in other_seed["files"]} != hashes[0]
