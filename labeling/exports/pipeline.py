@@ -130,7 +130,10 @@ def dataset_write(
     return result
 
 
-def _write_raw(sink, pair, judgments, request, split, pseudonym, flags_for, tally: Tally) -> None:
+def _write_raw(
+    sink: JsonlSink | ParquetSink, pair: PairInfo, judgments: list[JudgmentRecord], request: ExportRequest, split: str,
+    pseudonym: Pseudonymizer, flags_for: Callable[[int], list[dict[str, Any]]], tally: Tally,
+) -> None:  # fmt: skip
     current = [j.choice for j in judgments if j.is_current]
     level = agreement_level(current) if current else "split"
     tally.pairs += 1

@@ -8,7 +8,10 @@ from labeling.exports.models import Export
 from tests.celery_worker import celery_worker_process, wait_until  # noqa: F401 - fixture
 
 
-def test_api_export_runs_on_a_live_worker(celery_worker_process, judged_project, researcher, api_client_for):  # noqa: F811
+def test_api_export_runs_on_a_live_worker(  # noqa: F811
+    celery_worker_process, judged_project, researcher, api_client_for, settings, tmp_path
+):
+    settings.EXPORT_DIR = str(tmp_path / "exports")  # the path is fixed when the export is recorded
     project, _, _ = judged_project
     client = api_client_for(researcher)
     response = client.post(
@@ -24,6 +27,8 @@ def test_api_export_runs_on_a_live_worker(celery_worker_process, judged_project,
     status = client.get(f"/api/v1/exports/{export_id}/").json()
     assert status["status"] == "done", (status["error"], celery_worker_process.log())
     assert status["progress"] == 1.0 and status["row_count"] > 0
-    manifest = json.loads((Path(Export.objects.get(id=export_id).path) / "manifest.json").read_text())
+    folder = Path(Export.objects.get(id=export_id).path)
+    assert folder.parent.parent == tmp_path / "exports"
+    manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["counts"]["rows"] == status["row_count"]
     assert client.get(status["download_url"]).status_code == 200
