@@ -79,3 +79,22 @@ def api_client_for():
         return c
 
     return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_test_database_sessions(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end sessions a live server's request threads left open.
+
+    A browser can have a request in flight when a test ends; its server thread keeps a connection,
+    and PostgreSQL refuses to drop a database that others are connected to.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
