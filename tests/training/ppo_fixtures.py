@@ -22,7 +22,7 @@ def fast_config(**overrides) -> PPOConfig:
     """Tiny-model settings: short prompts and responses, a high learning rate, no EOS penalty."""
     values = dict(
         batch_size=32, mini_batch_size=16, ppo_epochs=4, learning_rate=2e-3, anneal_lr=False,
-        max_new_tokens=8, instruction_template="{text}", missing_eos_score=None, save_every=0, device="cpu",
+        max_new_tokens=8, instruction_template="{text}", missing_eos_penalty=0.0, save_every=0, device="cpu",
     )
     values.update(overrides)
     return PPOConfig(**values)

@@ -35,7 +35,7 @@ def test_score_rises_while_kl_stays_bounded(tiny_policy_dir, tmp_path):
     assert all(math.isfinite(r["kl"]) and r["kl"] < 20.0 for r in result.metrics)
     assert _mean(result.metrics[-4:], "entropy") < result.metrics[0]["entropy"]
     common = dict(reference_dir=tiny_policy_dir, prompts=PROMPTS, scorer=e_frequency_score, max_new_tokens=8,
-                  batch_size=32, instruction_template="{text}", missing_eos_score=None, device="cpu")
+                  batch_size=32, instruction_template="{text}", missing_eos_penalty=0.0, device="cpu")
     before = policy_evaluate(policy_dir=tiny_policy_dir, **common)
     after = policy_evaluate(policy_dir=result.policy_dir, **common)
     assert after["score"] > before["score"] + 0.5, (before, after)
@@ -55,22 +55,22 @@ def test_stronger_kl_penalty_keeps_policy_closer(tiny_policy_dir, tmp_path):
     assert kls[2.0] < kls[0.0], kls
 
 
-def test_missing_eos_responses_get_the_penalty_score(tiny_policy_dir, tmp_path):
-    # A constant scorer makes the expected step score exact: 5 with EOS, the penalty -1 without.
-    config = fast_config(total_episodes=64, max_new_tokens=3, missing_eos_score=-1.0)
+def test_missing_eos_responses_are_penalised(tiny_policy_dir, tmp_path):
+    # A constant scorer makes the expected step score exact: 5 with EOS, 5 - 1.5 without.
+    config = fast_config(total_episodes=64, max_new_tokens=3, missing_eos_penalty=1.5)
     result = ppo_train(config=config, policy_dir=tiny_policy_dir, prompts=PROMPTS, out_dir=tmp_path,
                        scorer=lambda prompts, responses: [5.0] * len(responses))
     for record in result.metrics:
         assert record["score_raw"] == pytest.approx(5.0)
-        assert record["score"] == pytest.approx(5.0 * record["eos_rate"] - (1 - record["eos_rate"]))
+        assert record["score"] == pytest.approx(5.0 - 1.5 * (1 - record["eos_rate"]))
     assert any(r["eos_rate"] < 1 for r in result.metrics)  # the random tiny model rarely stops in 3 tokens
 
 
-def test_penalise_missing_eos_replaces_only_unfinished():
+def test_penalise_missing_eos_lowers_only_unfinished():
     scores = torch.tensor([0.5, 2.0, -3.0])
     has_eos = torch.tensor([True, False, False])
-    assert penalise_missing_eos(scores, has_eos, -1.0).tolist() == [0.5, -1.0, -1.0]
-    assert penalise_missing_eos(scores, has_eos, None).tolist() == [0.5, 2.0, -3.0]
+    assert penalise_missing_eos(scores, has_eos, 1.0).tolist() == [0.5, 1.0, -4.0]
+    assert penalise_missing_eos(scores, has_eos, 0.0).tolist() == [0.5, 2.0, -3.0]
 
 
 def test_reward_model_run_writes_config_metrics_and_usable_policy(tiny_policy_dir, tiny_reward_model_dir, tmp_path):

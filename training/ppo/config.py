@@ -55,8 +55,11 @@ class PPOConfig:
     """Sampling temperature; logits are divided by it for every log-prob too (N+: 0.7)."""
     max_new_tokens: int = 53
     """Response length cap in tokens (N+ uses 53 for TL;DR summaries)."""
-    missing_eos_score: float | None = -1.0
-    """Score given to responses that hit max_new_tokens without EOS; None keeps the scorer's score (N+: -1)."""
+    missing_eos_penalty: float = 1.0
+    """Subtracted from the score of responses that hit max_new_tokens without EOS; 0 disables (N+ details).
+
+    Subtracted rather than replacing the score with a constant: with rewards normalised to 0 on
+    reference outputs, typical samples score below -1, so a fixed -1 would reward never stopping."""
     max_prompt_tokens: int = 512
     """Formatted prompts longer than this (or than the model context minus max_new_tokens) keep only their last tokens."""
     instruction_template: str = DEFAULT_INSTRUCTION_TEMPLATE
@@ -84,7 +87,7 @@ class PPOConfig:
         for name in ("learning_rate", "clip_range", "clip_range_value"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
-        for name in ("kl_coef", "vf_coef", "max_grad_norm", "save_every"):
+        for name in ("kl_coef", "vf_coef", "max_grad_norm", "save_every", "missing_eos_penalty"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if "{text}" not in self.instruction_template:

@@ -34,7 +34,7 @@ def policy_evaluate(
     max_new_tokens: int = 53,
     batch_size: int = 8,
     seed: int = 0,
-    missing_eos_score: float | None = -1.0,
+    missing_eos_penalty: float = 1.0,
     instruction_template: str = DEFAULT_INSTRUCTION_TEMPLATE,
     max_prompt_tokens: int = 512,
     device: str | None = None,
@@ -79,7 +79,7 @@ def policy_evaluate(
             kl = kl_estimate(logprobs, ref_logprobs, kind="k1") * batch.response_mask  # (B, R)
             raw = batch_score(scorer, batch)
             raw_scores.append(raw)
-            scores.append(penalise_missing_eos(raw, batch.has_eos, missing_eos_score))
+            scores.append(penalise_missing_eos(raw, batch.has_eos, missing_eos_penalty))
             kls.append(kl.sum(1))
             lengths.append(batch.response_mask.float().sum(1))
             has_eos.append(batch.has_eos.float())

@@ -195,8 +195,6 @@ def batch_score(scorer: RewardModelScorer | Scorer, batch: Batch) -> torch.Tenso
     return scores
 
 
-def penalise_missing_eos(scores: torch.Tensor, has_eos: torch.Tensor, penalty_score: float | None) -> torch.Tensor:
-    """Replace the score of responses without EOS by `penalty_score` (N+ details); None leaves them."""
-    if penalty_score is None:
-        return scores
-    return torch.where(has_eos, scores, torch.full_like(scores, penalty_score))
+def penalise_missing_eos(scores: torch.Tensor, has_eos: torch.Tensor, penalty: float) -> torch.Tensor:
+    """Subtract `penalty` from the scores (B,) of responses without EOS (N+ details)."""
+    return scores - penalty * (~has_eos).to(scores.dtype)

@@ -121,7 +121,7 @@ def rollout_collect(
     ref_logprobs, _ = response_logprobs(reference, batch, temperature=config.temperature)
     values = response_values(value_model, batch)  # (B, R)
     raw_scores = batch_score(scorer, batch)  # (B,)
-    scores = penalise_missing_eos(raw_scores, batch.has_eos, config.missing_eos_score)
+    scores = penalise_missing_eos(raw_scores, batch.has_eos, config.missing_eos_penalty)
     kl = kl_estimate(logprobs, ref_logprobs, kind=config.kl_estimator) * mask  # (B, R)
     rewards, non_score = token_rewards(scores=scores, kl=kl, mask=mask, kl_coef=config.kl_coef)
     if config.whiten_rewards:
