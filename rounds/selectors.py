@@ -34,7 +34,8 @@ def win_rate(*, training_round: TrainingRound) -> dict[str, Any]:
             new_won = (choice == "a") == (policy_a == new_id)
             wins, losses = (wins + 1, losses) if new_won else (wins, losses + 1)
     n = wins + losses + ties
-    low, high = wilson_interval(wins + ties // 2, n) if n else (None, None)
+    # Ties count half a win in both the rate and its interval.
+    low, high = wilson_interval(wins + 0.5 * ties, n) if n else (None, None)
     return {"wins": wins, "losses": losses, "ties": ties, "n": n,
             "rate": (wins + 0.5 * ties) / n if n else None, "ci95": [low, high] if n else None}  # fmt: skip
 

@@ -11,6 +11,7 @@ import pytest
 
 from labeling.models import Pair, PolicyKind, Sample
 from rounds.models import RoundState, TrainingRound
+from rounds.selectors import win_rate
 from rounds.services.lifecycle import round_create, round_resume, round_start
 from rounds.simulation import simulated_labelers_run
 from training.ppo.checkpoint import checkpoint_load
@@ -70,6 +71,12 @@ def test_two_rounds_close_the_loop(fable_project, researcher):
     assert second.reward_model.metrics["batches"] == [first.batch, second.batch]
     assert second.new_policy.metadata["previous_policy"] == first.new_policy_id
     assert second.new_policy.metadata["reward_model"] == second.reward_model_id
+    # Round 1's new-vs-previous pairs were judged during round 2's labeling: a human win rate with an interval.
+    queued = first.metrics["evaluation"]["human_eval_pairs"]
+    assert queued > 0
+    rate = win_rate(training_round=first)
+    assert rate["n"] == queued * fable_project.overlap and rate["wins"] + rate["losses"] + rate["ties"] == rate["n"]
+    assert rate["ci95"][0] <= rate["rate"] <= rate["ci95"][1]
 
 
 def test_killed_worker_leaves_round_resumable(fable_project, researcher):
