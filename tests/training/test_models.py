@@ -11,7 +11,7 @@ def test_tiny_model_builds_fast_with_distinct_pad_and_eos(tmp_path):
     build_tiny_model(tmp_path / "warm")  # tokenizer training is cached per process
     started = time.perf_counter()
     folder = build_tiny_model(tmp_path / "tiny")
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # ~0.1 s idle; loose so a busy CI machine cannot flake it
     tokenizer = load_tokenizer(folder)
     assert tokenizer.pad_token_id is not None and tokenizer.eos_token_id is not None
     assert tokenizer.pad_token_id != tokenizer.eos_token_id
