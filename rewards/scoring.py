@@ -80,6 +80,21 @@ def reward_model_score(
 ) -> list[float]:
     """Normalised rewards (0 = mean on the reference outputs) of responses to raw prompt texts."""
     model, tokenizer, saved = load_reward_model(model_dir, device=device)
+    return score_loaded(
+        model=model, tokenizer=tokenizer, saved=saved, prompts=prompts, responses=responses, batch_size=batch_size
+    )
+
+
+def score_loaded(
+    *,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    saved: dict,
+    prompts: list[str],
+    responses: list[str],
+    batch_size: int = 16,
+) -> list[float]:
+    """reward_model_score for a model already returned by load_reward_model (e.g. once per PPO run)."""
     config = saved["config"]
     sequences = encode_pairs(
         tokenizer, prompts, responses, template=config["instruction_template"], max_length=config["max_length"]
