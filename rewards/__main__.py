@@ -77,7 +77,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 SUBCOMMANDS = {
     "train": ("train a reward model on preference pairs", _configure_train, _run_train),
-    "evaluate": ("held-out accuracy (with 95% CI) of a reward model", _configure_evaluate, _run_evaluate),
+    "evaluate": ("held-out accuracy (with 95%% CI) of a reward model", _configure_evaluate, _run_evaluate),
 }
 
 

@@ -53,7 +53,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         kind = _scalar_type(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{docs.get(f.name, '')} (default: {default!r})"
+        help_text = f"{docs.get(f.name, '')} (default: {default!r})".replace("%", "%%")  # argparse formats help
         if kind is bool:
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         else:

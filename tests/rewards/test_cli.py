@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rewards.data import save_preferences
 
 from .conftest import synthetic_preferences
@@ -41,3 +43,13 @@ def test_train_cli_with_local_folder(tiny_base, tmp_path):
 def test_cli_errors_are_clear(tmp_path):
     done = _run("evaluate", "--model", str(tmp_path), "--data", str(tmp_path / "missing.jsonl"))
     assert done.returncode == 2 and "error:" in done.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["evaluate", "--help"]])
+def test_help_renders(argv, capsys):
+    from rewards.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    assert "usage: python -m rewards" in capsys.readouterr().out

@@ -63,3 +63,29 @@ def test_format_prompt_uses_chat_template(tiny_model_dir):
     tokenizer = load_tokenizer(tiny_model_dir)
     text = format_prompt(tokenizer, "fox", "Summarise: {text}")
     assert text == "<|im_start|>user\nSummarise: fox<|im_end|>\n<|im_start|>assistant\n"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["sample", "--help"], ["convert-smollm2", "--help"]])
+def test_cli_help_renders(argv, capsys):
+    from training.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    assert "usage: python -m training" in capsys.readouterr().out
+
+
+def test_sample_cli_writes_jsonl(tiny_model_dir, tmp_path):
+    import json
+
+    from training.__main__ import main
+
+    (tmp_path / "p.jsonl").write_text('{"text": "The fox"}\n"A lion"\n')
+    code = main(["sample", "--model", str(tiny_model_dir), "--prompts", str(tmp_path / "p.jsonl"),
+                 "--out", str(tmp_path / "s.jsonl"), "--max-new-tokens", "4", "--samples-per-prompt", "2"])
+    rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert code == 0 and len(rows) == 4
+    assert rows[2]["prompt"] == "A lion" and rows[0]["params"]["max_new_tokens"] == 4
+    (tmp_path / "bad.jsonl").write_text('{"title": "no text"}\n')
+    assert main(["sample", "--model", str(tiny_model_dir), "--prompts", str(tmp_path / "bad.jsonl"),
+                 "--out", str(tmp_path / "x.jsonl")]) == 2
