@@ -72,15 +72,24 @@ def _route_to(mapping: dict[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def start_celery_worker(
-    *, queues: Sequence[str] = ("default",), log_dir: Path | None = None, extra_env: dict[str, str] | None = None
+    *,
+    queues: Sequence[str] = ("default",),
+    log_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    token: str | None = None,
 ) -> Iterator[CeleryWorker]:
-    """Start `celery -A config worker` on the test database; stop it on exit. Fails with the worker's log."""
+    """Start `celery -A config worker` on the test database; stop it on exit. Fails with the worker's log.
+
+    The worker also publishes to the isolated names (tasks that enqueue follow-up tasks stay in this test);
+    passing the `token` of an earlier worker makes a new one take over its queues.
+    """
     broker = settings.CELERY_BROKER_URL
     if not broker.startswith("redis://"):
         pytest.skip("a live Celery worker test needs CELERY_BROKER_URL=redis://...")
-    token = uuid.uuid4().hex[:10]
+    token = token or uuid.uuid4().hex[:10]
     mapping = {q: f"{q}.{token}" for q in queues}
-    log_path = (log_dir or Path(settings.ARTIFACT_DIR)) / f"celery-worker-{token}.log"
+    name = f"test-{token}-{uuid.uuid4().hex[:4]}"
+    log_path = (log_dir or Path(settings.ARTIFACT_DIR)) / f"celery-{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -88,12 +97,16 @@ def start_celery_worker(
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": broker,
         "HF_HUB_OFFLINE": "1",
+        "CELERY_TASK_DEFAULT_QUEUE": mapping.get("default", "default"),
+        "ARBITER_GPU_QUEUE": mapping.get("gpu", "gpu"),
+        # One torch thread: beside the test process, spinning OpenMP threads slow tiny models down many times.
+        "OMP_NUM_THREADS": "1",
         **(extra_env or {}),
     }
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
         "--pool=solo", "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "-Q", ",".join(mapping.values()), "-n", f"test-{token}@%h", "--loglevel=INFO",
+        "-Q", ",".join(mapping.values()), "-n", f"{name}@%h", "--loglevel=INFO",
     ]  # fmt: skip
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -109,7 +122,8 @@ def start_celery_worker(
         with _route_to(mapping):
             yield worker
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
