@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,17 @@ REWARD_CONFIG_FILE = "reward_config.json"
 
 
 def score_token_ids(
-    model: PreTrainedModel, sequences: list[list[int]], *, pad_token_id: int, batch_size: int = 16
+    model: PreTrainedModel,
+    sequences: list[list[int]],
+    *,
+    pad_token_id: int,
+    batch_size: int = 16,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
-    """Raw head outputs (no normalisation) for token sequences, batched by length to limit padding."""
+    """Raw head outputs (no normalisation) for token sequences, batched by length to limit padding.
+
+    `progress(fraction)` is called before every batch; an exception it raises stops scoring.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
@@ -30,6 +39,8 @@ def score_token_ids(
     device = next(model.parameters()).device
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
+            if progress is not None:
+                progress(start / len(order))
             chunk = order[start : start + batch_size]
             width = max(len(sequences[i]) for i in chunk)
             ids = torch.full((len(chunk), width), pad_token_id, dtype=torch.long)  # (B, T) right-padded

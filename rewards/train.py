@@ -226,7 +226,10 @@ def reward_model_train(
         tokenizer, [p for p, _ in reference], [r for _, r in reference],
         template=config.instruction_template, max_length=config.max_length,
     )
-    raw_ref = score_token_ids(model, ref_ids, pad_token_id=tokenizer.pad_token_id, batch_size=config.eval_batch_size)
+    raw_ref = score_token_ids(
+        model, ref_ids, pad_token_id=tokenizer.pad_token_id, batch_size=config.eval_batch_size,
+        progress=None if progress is None else lambda f: progress(0.85 + 0.05 * f, "reference offset"),
+    )
     reward_bias = -float(raw_ref.mean())
 
     metrics: dict = {}
@@ -234,7 +237,10 @@ def reward_model_train(
         if progress is not None:
             progress(0.9, "held-out evaluation")
         sequences = [r["chosen_ids"] for r in eval_rows] + [r["rejected_ids"] for r in eval_rows]
-        raw = score_token_ids(model, sequences, pad_token_id=tokenizer.pad_token_id, batch_size=config.eval_batch_size)
+        raw = score_token_ids(
+            model, sequences, pad_token_id=tokenizer.pad_token_id, batch_size=config.eval_batch_size,
+            progress=None if progress is None else lambda f: progress(0.9 + 0.09 * f, "held-out evaluation"),
+        )
         scores = raw + reward_bias
         metrics = preference_metrics(scores[: len(eval_rows)], scores[len(eval_rows) :], bins=config.calibration_bins)
 
