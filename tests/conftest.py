@@ -91,7 +91,8 @@ def _end_stray_test_database_sessions(django_db_setup, django_db_blocker):
     yield
     from django.db import connection
 
-    if connection.vendor != "postgresql":
+    # Runs that used no database never switched the connection to a test database: nothing to end.
+    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith("test_"):
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
