@@ -78,6 +78,25 @@ def preferences_hash(examples: list[PreferenceExample]) -> str:
 HH_ASSISTANT = "\n\nAssistant:"
 
 
+def split_hh_dialogue(chosen: str, rejected: str) -> tuple[str, str, str]:
+    """HH-RLHF: (prompt, chosen answer, rejected answer); the prompt runs up to and including the last
+    '\\n\\nAssistant:' the two dialogues share, so an answer that itself holds further turns stays whole.
+
+    Raises ValueError when the dialogues share no Assistant turn.
+    """
+    common = 0
+    limit = min(len(chosen), len(rejected))
+    while common < limit and chosen[common] == rejected[common]:
+        common += 1
+    cut = chosen.rfind(HH_ASSISTANT, 0, common)
+    if cut < 0:
+        if HH_ASSISTANT not in chosen or HH_ASSISTANT not in rejected:
+            raise ValueError("has no '\\n\\nAssistant:' turn")
+        raise ValueError("chosen and rejected do not share a dialogue before an Assistant turn")
+    end = cut + len(HH_ASSISTANT)
+    return chosen[:end], chosen[end:].strip(), rejected[end:].strip()
+
+
 def preferences_from_hh_rlhf(path: Path | str) -> tuple[list[PreferenceExample], int]:
     """Anthropic HH-RLHF dialogue pairs -> examples; prompt = shared text up to the last Assistant turn.
 
@@ -90,14 +109,10 @@ def preferences_from_hh_rlhf(path: Path | str) -> tuple[list[PreferenceExample],
             if not line.strip():
                 continue
             row = json.loads(line)
-            chosen, rejected = row["chosen"], row["rejected"]
-            common = 0
-            while common < min(len(chosen), len(rejected)) and chosen[common] == rejected[common]:
-                common += 1
-            cut = chosen.rfind(HH_ASSISTANT, 0, common)
-            if cut < 0 or cut + len(HH_ASSISTANT) > common:
+            try:
+                prompt, chosen, rejected = split_hh_dialogue(row["chosen"], row["rejected"])
+            except ValueError:
                 skipped += 1
                 continue
-            cut += len(HH_ASSISTANT)
-            examples.append(PreferenceExample(chosen[:cut].strip(), chosen[cut:].strip(), rejected[cut:].strip()))
+            examples.append(PreferenceExample(prompt.strip(), chosen, rejected))
     return examples, skipped

@@ -15,10 +15,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from labeling.models import Pair, Policy, PolicyKind, Project, Prompt, Sample
+from rewards.data import split_hh_dialogue
 
 from .errors import DomainError
 
-HH_ASSISTANT_TURN = "\n\nAssistant:"
 MAX_TEXT_CHARS = 200_000
 GOLD_CHOICES = ("a", "b", "tie")
 
@@ -66,25 +66,6 @@ def content_hash(*parts: str) -> str:
         digest.update(part.encode("utf-8"))
         digest.update(b"\x1f")
     return digest.hexdigest()
-
-
-def split_hh_dialogue(chosen: str, rejected: str) -> tuple[str, str, str]:
-    """HH-RLHF: the prompt runs up to and including the last '\\n\\nAssistant:' the two dialogues share.
-
-    Usually that is the last Assistant turn of both; when one answer itself contains further turns, the cut is
-    the last Assistant turn inside the common prefix, so the two answers always follow the same prompt.
-    """
-    common = 0
-    limit = min(len(chosen), len(rejected))
-    while common < limit and chosen[common] == rejected[common]:
-        common += 1
-    cut = chosen.rfind(HH_ASSISTANT_TURN, 0, common)
-    if cut < 0:
-        if HH_ASSISTANT_TURN not in chosen or HH_ASSISTANT_TURN not in rejected:
-            raise ValueError("has no '\\n\\nAssistant:' turn")
-        raise ValueError("chosen and rejected do not share a dialogue before an Assistant turn")
-    end = cut + len(HH_ASSISTANT_TURN)
-    return chosen[:end], chosen[end:].strip(), rejected[end:].strip()
 
 
 def _read_json_lines(lines: Iterable[str | bytes], errors: list[LineError]) -> list[tuple[int, dict]]:
