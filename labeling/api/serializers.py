@@ -4,26 +4,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from labeling.models import Assignment, Choice, Comparison, FlagReason, Project
+from labeling.services.projects import PROJECT_FIELDS
 
 
 class ProjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
-        fields = [
-            "slug",
-            "name",
-            "instructions",
-            "allow_tie",
-            "allow_both_bad",
-            "confidence_min",
-            "confidence_max",
-            "overlap",
-            "lease_seconds",
-            "gold_rate",
-            "review_threshold",
-            "instruction_template",
-            "created_at",
-        ]
+        fields = ["slug", *PROJECT_FIELDS, "created_at"]
         read_only_fields = ["created_at"]
 
 

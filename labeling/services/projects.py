@@ -13,7 +13,8 @@ from labeling.models import Project, ProjectMembership
 from .accounts import is_admin, is_researcher
 from .errors import DomainError, Forbidden, NotFound
 
-PROJECT_FIELDS = {
+# The settings a researcher may give a project, in display order (the API's serializer lists these too).
+PROJECT_FIELDS = (
     "name",
     "instructions",
     "allow_tie",
@@ -25,12 +26,12 @@ PROJECT_FIELDS = {
     "gold_rate",
     "review_threshold",
     "instruction_template",
-}
+)
 
 
 @transaction.atomic
 def project_create(*, slug: str, created_by: AbstractBaseUser | None = None, **fields: Any) -> Project:
-    unknown = set(fields) - PROJECT_FIELDS
+    unknown = set(fields).difference(PROJECT_FIELDS)
     if unknown:
         raise DomainError(f"Unknown project settings: {', '.join(sorted(unknown))}.")
     project = Project(slug=slug, created_by=created_by, **fields)
