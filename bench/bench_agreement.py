@@ -9,6 +9,7 @@ The database part creates (or reuses) the scratch database `arbiter_bench_agreem
 $DATABASE_URL (default postgres://postgres@127.0.0.1:5432), migrates it, and generates the rows with
 INSERT ... SELECT generate_series in PostgreSQL itself, so the fixture costs no Python loop either.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,8 @@ def bench_alpha(n_units: int) -> None:
     print(f"alpha: {n_units:,} pairs × 4 labelers with missing values = {judgments:,} judgments")
     print(f"{'level':<9} {'arbiter s':>10} {'krippendorff s':>15} {'speed-up':>9}  {'|difference|':>12}")
     for level, data in (("nominal", nominal), ("ordinal", ordinal)):
-        ours_s, ours = timed(lambda: krippendorff_alpha(data, level_of_measurement=level))
-        ref_s, ref = timed(lambda: krippendorff.alpha(reliability_data=data, level_of_measurement=level), repeat=1)
+        ours_s, ours = timed(lambda: krippendorff_alpha(data, level_of_measurement=level))  # noqa: B023 (called at once)
+        ref_s, ref = timed(lambda: krippendorff.alpha(reliability_data=data, level_of_measurement=level), repeat=1)  # noqa: B023
         print(f"{level:<9} {ours_s:>10.3f} {ref_s:>15.3f} {ref_s / ours_s:>8.1f}x  {abs(ours - ref):>12.2e}")
 
 
@@ -84,32 +85,49 @@ def _ensure_scratch_database(reuse: bool) -> bool:
 
 
 GENERATE_SQL = [
-    ("labelers", """
+    (
+        "labelers",
+        """
         INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active,
                                date_joined)
-        SELECT '!', false, 'bench-labeler-' || g, '', '', '', false, true, now() FROM generate_series(1, 40) g"""),
-    ("prompts", """
+        SELECT '!', false, 'bench-labeler-' || g, '', '', '', false, true, now() FROM generate_series(1, 40) g""",
+    ),
+    (
+        "prompts",
+        """
         INSERT INTO labeling_prompt (project_id, text, metadata, content_hash, created_at)
-        SELECT {project}, 'prompt ' || g, '{{}}', md5(g::text), now() FROM generate_series(1, {pairs}) g"""),
-    ("samples", """
+        SELECT {project}, 'prompt ' || g, '{{}}', md5(g::text), now() FROM generate_series(1, {pairs}) g""",
+    ),
+    (
+        "samples",
+        """
         INSERT INTO labeling_sample (prompt_id, policy_id, text, content_hash, generation_params, created_at)
         SELECT p.id, ({policies})[1 + ((p.id * 7 + s * (1 + p.id % 3)) % 4)], 'sample ' || s, md5(p.id || '-' || s),
                '{{}}', now()
-        FROM labeling_prompt p CROSS JOIN generate_series(0, 1) s WHERE p.project_id = {project}"""),
-    ("pairs", """
+        FROM labeling_prompt p CROSS JOIN generate_series(0, 1) s WHERE p.project_id = {project}""",
+    ),
+    (
+        "pairs",
+        """
         INSERT INTO labeling_pair (project_id, prompt_id, sample_a_id, sample_b_id, batch, is_gold, gold_choice,
                                    submitted_count, leased_count, created_at)
         SELECT {project}, prompt_id, min(id), max(id), '', prompt_id % 50 = 0,
                CASE WHEN prompt_id % 50 = 0 THEN 'a' ELSE '' END, 0, 0, now()
-        FROM labeling_sample GROUP BY prompt_id"""),
-    ("assignments", """
+        FROM labeling_sample GROUP BY prompt_id""",
+    ),
+    (
+        "assignments",
+        """
         INSERT INTO labeling_assignment (pair_id, labeler_id, status, swapped, created_at, expires_at, closed_at)
         SELECT p.id, u.id, CASE WHEN s = 5 THEN 'skipped' ELSE 'submitted' END, random() < 0.5, now(), now(), now()
         FROM labeling_pair p
         CROSS JOIN generate_series(1, 5) s
         JOIN auth_user u ON u.username = 'bench-labeler-' || (1 + (p.id * 7 + s * 13) % 40)
-        WHERE p.project_id = {project} AND (s <= 3 OR (s = 4 AND p.id % 3 = 0) OR (s = 5 AND p.id % 20 = 0))"""),
-    ("comparisons", """
+        WHERE p.project_id = {project} AND (s <= 3 OR (s = 4 AND p.id % 3 = 0) OR (s = 5 AND p.id % 20 = 0))""",
+    ),
+    (
+        "comparisons",
+        """
         INSERT INTO labeling_comparison (assignment_id, pair_id, labeler_id, choice, shown_choice, confidence,
                                          shown_confidence, rationale, time_spent_ms, revision, is_current, created_at)
         SELECT id, pair_id, labeler_id, choice, choice, conf, conf, '', (2000 + random() * 30000)::int, 1, true, now()
@@ -129,7 +147,8 @@ GENERATE_SQL = [
                                               ELSE 'b' END
                 ELSE (ARRAY['a', 'b', 'tie'])[1 + floor(random() * 3)::int] END AS choice) c
             WHERE a.status = 'submitted'
-        ) j"""),
+        ) j""",
+    ),
 ]
 
 
@@ -145,7 +164,7 @@ def _generate(n_pairs: int) -> None:
     params = {"project": project.id, "pairs": n_pairs, "policies": f"ARRAY{policies}"}
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.42)")
-        for name, sql in tqdm(GENERATE_SQL, desc="generating rows in PostgreSQL", unit="table"):
+        for _name, sql in tqdm(GENERATE_SQL, desc="generating rows in PostgreSQL", unit="table"):
             cursor.execute(sql.format(**params))
         cursor.execute(
             "UPDATE labeling_pair p SET submitted_count = c.n FROM "
@@ -193,9 +212,14 @@ def bench_report(n_pairs: int, reuse: bool) -> None:
     dense = np.full((len(labelers), len(pairs)), np.nan)
     dense[li, pi] = data.choice[keep]
     alpha = next(c for c in report.coefficients if c.name == "krippendorff_alpha").interval.estimate
-    print(f"  nominal alpha equals krippendorff_alpha on the dense matrix: {abs(alpha - krippendorff_alpha(dense, level_of_measurement='nominal')) < 1e-9}")
-    print(f"  labelers marked for review: {sum(r.needs_review for r in report.labelers)} of {len(report.labelers)}; "
-          f"split pairs {report.n_split_pairs:,}; ranking " + ", ".join(f"{p.name} {p.rating:.0f}" for p in report.ranking))
+    print(
+        f"  nominal alpha equals krippendorff_alpha on the dense matrix: {abs(alpha - krippendorff_alpha(dense, level_of_measurement='nominal')) < 1e-9}"
+    )
+    print(
+        f"  labelers marked for review: {sum(r.needs_review for r in report.labelers)} of {len(report.labelers)}; "
+        f"split pairs {report.n_split_pairs:,}; ranking "
+        + ", ".join(f"{p.name} {p.rating:.0f}" for p in report.ranking)
+    )
 
 
 def main() -> None:

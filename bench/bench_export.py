@@ -6,6 +6,7 @@ Each export runs in its own process (the export_preferences command) so its peak
 The reference is the same streamed query read without aggregation or writing, timed in the same run;
 a 1/5 slice of the data (one batch) shows whether memory stays flat as the export grows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -158,7 +159,9 @@ def main() -> None:
                 ("trl (1/5 slice)", "trl", ["--batch", "batch-0"]),
             ]
             for label, fmt, extra in runs:
-                results[label] = r = timed_export(fmt, Path(tmp) / label.replace(" ", "_").replace("/", "-"), env, extra)
+                results[label] = r = timed_export(
+                    fmt, Path(tmp) / label.replace(" ", "_").replace("/", "-"), env, extra
+                )
                 rate = r["judgments"] / r["export_s"]
                 ok = "OK" if r["export_s"] < TARGET_SECONDS and r["rss_mb"] < TARGET_RSS_MB else "MISSED"
                 print(

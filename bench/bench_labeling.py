@@ -3,6 +3,7 @@
     python bench/bench_labeling.py            # defaults: 100k pairs, 24 labelers, 60 s measured
 Prints judgments/s, p50/p99 latency per request type and per judgment, then checks the stored data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
     parser.add_argument("--db-name", default="arbiter_bench", help="scratch database, dropped and recreated")
     parser.add_argument("--pairs", type=int, default=100_000)
-    parser.add_argument("--through-service", type=int, default=10_000,
-                        help="pairs loaded through the validated import service (the rest by bulk SQL)")
+    parser.add_argument(
+        "--through-service",
+        type=int,
+        default=10_000,
+        help="pairs loaded through the validated import service (the rest by bulk SQL)",
+    )
     parser.add_argument("--labelers", type=int, default=24, help="concurrent simulated labelers")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
@@ -77,9 +82,21 @@ def bench_env(args: argparse.Namespace, data_dir: str) -> dict[str, str]:
 def server_start(args: argparse.Namespace, env: dict[str, str], token: str) -> subprocess.Popen:
     worker_class = ["-k", "gthread", "--threads", str(args.threads)] if args.threads > 1 else ["-k", "sync"]
     command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers), *worker_class,
-        "--backlog", "2048", "--keep-alive", "30", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "-b",
+        f"127.0.0.1:{args.port}",
+        "-w",
+        str(args.workers),
+        *worker_class,
+        "--backlog",
+        "2048",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
     ]
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
     deadline = time.time() + 60
@@ -139,7 +156,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def latency_line(name: str, values: list[float]) -> str:
@@ -188,7 +205,10 @@ def integrity_check(*, project, log: ClientLog, tokens: list[str]) -> list[str]:
         problems.append(f"{over} pairs have more than {project.overlap} judgments")
     twice = (
         Assignment.objects.filter(pair__project=project)
-        .values("pair_id", "labeler_id").annotate(n=Count("id")).filter(n__gt=1).count()
+        .values("pair_id", "labeler_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
     )
     if twice:
         problems.append(f"{twice} (pair, labeler) combinations were handed out more than once")
@@ -199,9 +219,7 @@ def integrity_check(*, project, log: ClientLog, tokens: list[str]) -> list[str]:
         c: (a, u)
         for c, a, u in Comparison.objects.filter(pair__project=project).values_list("id", "assignment_id", "labeler_id")
     }
-    missing = [
-        c for i, a, c in log.stored if stored.get(c) != (a, user_of_token[tokens[i]])
-    ]
+    missing = [c for i, a, c in log.stored if stored.get(c) != (a, user_of_token[tokens[i]])]
     if missing:
         problems.append(f"{len(missing)} acknowledged submits are not stored as acknowledged (e.g. {missing[:5]})")
     # A submit whose connection broke may or may not have committed; every other extra row is a defect.
@@ -247,7 +265,9 @@ def main() -> int:
 
     project = project_create(slug=SLUG, overlap=args.overlap, gold_rate=args.gold_rate, lease_seconds=900)
     with tqdm(total=args.pairs, desc="Loading pairs", unit="pair") as bar:
-        timings = pairs_load(project=project, total=args.pairs, through_service=args.through_service, progress=bar.update)
+        timings = pairs_load(
+            project=project, total=args.pairs, through_service=args.through_service, progress=bar.update
+        )
     gold = Pair.objects.filter(project=project, is_gold=True).count()
     print(
         f"Loaded {Pair.objects.filter(project=project).count():,} pairs ({gold:,} gold): "
@@ -278,8 +298,14 @@ def main() -> int:
     try:
         groups = [list(enumerate(tokens))[i :: args.client_processes] for i in range(args.client_processes)]
         start_at = time.time() + 1.0
-        jobs = dict(port=args.port, slug=SLUG, start_at=start_at, warmup_s=args.warmup, duration_s=args.duration,
-                    think_s=args.think_ms / 1000)
+        jobs = dict(
+            port=args.port,
+            slug=SLUG,
+            start_at=start_at,
+            warmup_s=args.warmup,
+            duration_s=args.duration,
+            think_s=args.think_ms / 1000,
+        )
         with multiprocessing.get_context("fork").Pool(args.client_processes) as pool:
             for part in pool.starmap(_run_group, [(group, jobs) for group in groups]):
                 log.merge(part)
@@ -306,21 +332,33 @@ def main() -> int:
         f"{os.cpu_count() * 1000 / cpu_ms:.0f} judgments/s on {os.cpu_count()} otherwise idle cores"
     )
     other = max(0.0, busy - web_cpu - pg_cpu - log.cpu_s) / wall
-    print(f"  other processes        {other:.2f} of {os.cpu_count()} cores busy with work outside the bench"
-          + ("  <- shared CPUs: throughput and latency are understated" if other > 0.25 else ""))
+    print(
+        f"  other processes        {other:.2f} of {os.cpu_count()} cores busy with work outside the bench"
+        + ("  <- shared CPUs: throughput and latency are understated" if other > 0.25 else "")
+    )
     if log.queue_empty:
         print(f"  {log.queue_empty} labelers ran out of pairs before the end")
 
     plan_after, _ = next_pair_explain(project=project, labeler=Token.objects.get(key=probe_token).user)
     done = Pair.objects.filter(project=project, is_gold=False, submitted_count__gte=project.overlap).count()
-    print(f"\nAfter the run: {Comparison.objects.filter(pair__project=project).count():,} comparisons, "
-          f"{done:,} pairs at full overlap; pair-locking query plan now:\n{plan_after}")
+    print(
+        f"\nAfter the run: {Comparison.objects.filter(pair__project=project).count():,} comparisons, "
+        f"{done:,} pairs at full overlap; pair-locking query plan now:\n{plan_after}"
+    )
     problems = integrity_check(project=project, log=log, tokens=tokens)
-    print("\nIntegrity: " + ("OK (overlap respected, no labeler twice on a pair, every 2xx submit stored, "
-                             "counters consistent)" if not problems else "FAILED\n  " + "\n  ".join(problems)))
+    print(
+        "\nIntegrity: "
+        + (
+            "OK (overlap respected, no labeler twice on a pair, every 2xx submit stored, counters consistent)"
+            if not problems
+            else "FAILED\n  " + "\n  ".join(problems)
+        )
+    )
     met = throughput >= TARGET_JUDGMENTS_PER_S and judgment_p99 < TARGET_P99_MS
-    print(f"Target (>= {TARGET_JUDGMENTS_PER_S} judgments/s and per-judgment p99 < {TARGET_P99_MS} ms): "
-          f"{'met' if met else 'NOT met'}")
+    print(
+        f"Target (>= {TARGET_JUDGMENTS_PER_S} judgments/s and per-judgment p99 < {TARGET_P99_MS} ms): "
+        f"{'met' if met else 'NOT met'}"
+    )
     connections.close_all()
     if not args.keep_db:
         database_drop(admin_url=admin_url, name=args.db_name)

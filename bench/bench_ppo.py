@@ -19,11 +19,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from transformers import AutoConfig, AutoModelForSequenceClassification  # noqa: E402
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification
 
-from training.models import default_dtype, pick_device, resolve_model  # noqa: E402
-from training.ppo import PPOConfig, ppo_train  # noqa: E402
+from training.models import default_dtype, pick_device, resolve_model
+from training.ppo import PPOConfig, ppo_train
 
 FABLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "fables.jsonl"
 
@@ -65,29 +65,43 @@ def main() -> int:
     device = pick_device()
     policy_dir = resolve_model(args.model)
     prompts = [json.loads(line)["text"] for line in FABLES.read_text(encoding="utf-8").splitlines() if line.strip()]
-    config = PPOConfig(total_episodes=args.steps * args.batch_size, batch_size=args.batch_size,
-                       mini_batch_size=args.batch_size, ppo_epochs=args.ppo_epochs,
-                       max_new_tokens=args.max_new_tokens, save_every=0, learning_rate=1e-5)
+    config = PPOConfig(
+        total_episodes=args.steps * args.batch_size,
+        batch_size=args.batch_size,
+        mini_batch_size=args.batch_size,
+        ppo_epochs=args.ppo_epochs,
+        max_new_tokens=args.max_new_tokens,
+        save_every=0,
+        learning_rate=1e-5,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-ppo-") as scratch:
         # Timing does not depend on what the reward model learned: a fresh scalar head on the backbone.
         rm_dir = Path(scratch) / "rm"
         AutoModelForSequenceClassification.from_pretrained(policy_dir, num_labels=1).save_pretrained(rm_dir)
         started = time.perf_counter()
-        result = ppo_train(config=config, policy_dir=policy_dir, reward_model_dir=rm_dir, prompts=prompts,
-                           out_dir=Path(scratch) / "run")
+        result = ppo_train(
+            config=config,
+            policy_dir=policy_dir,
+            reward_model_dir=rm_dir,
+            prompts=prompts,
+            out_dir=Path(scratch) / "run",
+        )
         total = time.perf_counter() - started
     rate = matmul_rate(device, default_dtype(device))
 
     model_config = AutoConfig.from_pretrained(policy_dir)
     measured = result.metrics[1:] or result.metrics  # step 1 pays one-off allocation and warm-up costs
-    phases = {p: sum(m[f"time_{p}"] for m in measured) / len(measured) for p in ("generation", "scoring", "optimisation")}
+    phases = {
+        p: sum(m[f"time_{p}"] for m in measured) / len(measured) for p in ("generation", "scoring", "optimisation")
+    }
     step_seconds = sum(phases.values())
     from training.models import load_tokenizer
     from training.sampling import format_prompt
 
     tokenizer = load_tokenizer(policy_dir)
-    prompt_tokens = sum(len(tokenizer(format_prompt(tokenizer, p, config.instruction_template))["input_ids"])
-                        for p in prompts) / len(prompts)
+    prompt_tokens = sum(
+        len(tokenizer(format_prompt(tokenizer, p, config.instruction_template))["input_ids"]) for p in prompts
+    ) / len(prompts)
     response_tokens = sum(m["response_length"] for m in measured) / len(measured)
     sequence = args.batch_size * (prompt_tokens + response_tokens)
     head = args.batch_size * (response_tokens + 1)

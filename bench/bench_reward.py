@@ -63,11 +63,18 @@ def bench_training(model_dir: Path, *, steps: int, batch_size: int, max_length: 
     examples.sort(key=lambda e: len(e.prompt) + min(len(e.chosen), len(e.rejected)), reverse=True)
     train = examples[: steps * batch_size]
     config = RewardConfig(
-        max_length=max_length, instruction_template="{text}", batch_size=batch_size, max_steps=steps,
-        learning_rate=1e-5, reference_limit=4, logging_steps=steps,
+        max_length=max_length,
+        instruction_template="{text}",
+        batch_size=batch_size,
+        max_steps=steps,
+        learning_rate=1e-5,
+        reference_limit=4,
+        logging_steps=steps,
     )
     with tempfile.TemporaryDirectory() as out:
-        result = reward_model_train(config=config, train=train, eval=[], base_model_dir=model_dir, out_dir=Path(out) / "rm")
+        result = reward_model_train(
+            config=config, train=train, eval=[], base_model_dir=model_dir, out_dir=Path(out) / "rm"
+        )
     params = non_embedding_params(model_dir)
     achieved = 6 * params * result.train_tokens / result.train_seconds
     return {
@@ -84,7 +91,7 @@ def bench_training(model_dir: Path, *, steps: int, batch_size: int, max_length: 
 
 
 def bench_generation(model_dir: Path, *, batch_size: int, max_new_tokens: int) -> dict:
-    fables = [json.loads(line)["text"] for line in open(SHARED / "fables.jsonl", encoding="utf-8")]
+    fables = [json.loads(line)["text"] for line in (SHARED / "fables.jsonl").read_text(encoding="utf-8").splitlines()]
     config = SamplingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, temperature=0.7, seed=0)
     prompts = fables[: batch_size * 2]
     model, tokenizer = load_policy(model_dir)
@@ -93,8 +100,13 @@ def bench_generation(model_dir: Path, *, batch_size: int, max_new_tokens: int) -
     samples = generate_with_policy(model=model, tokenizer=tokenizer, prompts=prompts, config=config)
     seconds = time.perf_counter() - started
     tokens = sum(s.num_tokens for s in samples)
-    return {"batch_size": batch_size, "samples": len(samples), "tokens": tokens, "seconds": round(seconds, 2),
-            "tokens_per_s": round(tokens / seconds, 1)}
+    return {
+        "batch_size": batch_size,
+        "samples": len(samples),
+        "tokens": tokens,
+        "seconds": round(seconds, 2),
+        "tokens_per_s": round(tokens / seconds, 1),
+    }
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rewards.data import preferences_from_hh_rlhf, save_preferences  # noqa: E402
+from rewards.data import preferences_from_hh_rlhf, save_preferences
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hh-rlhf-harmless-dev.jsonl.gz"
 
@@ -26,7 +26,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     save_preferences(args.out / "hh-test.jsonl", examples[: args.test])
     save_preferences(args.out / "hh-train.jsonl", examples[args.test :])
-    print(f"{len(examples) - args.test} train, {args.test} test pairs in {args.out} ({skipped} skipped: no shared prompt)")
+    print(
+        f"{len(examples) - args.test} train, {args.test} test pairs in {args.out} ({skipped} skipped: no shared prompt)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Simulated labelers for the benchmark: keep-alive HTTP clients that ask for the next pair and submit it."""
+
 from __future__ import annotations
 
 import http.client
@@ -28,7 +29,7 @@ class ClientLog:
     def count(self, key: str) -> None:
         self.statuses[key] = self.statuses.get(key, 0) + 1
 
-    def merge(self, other: "ClientLog") -> None:
+    def merge(self, other: ClientLog) -> None:
         self.next_ms += other.next_ms
         self.submit_ms += other.submit_ms
         self.judgment_ms += other.judgment_ms
@@ -114,7 +115,13 @@ class Labeler:
 
 
 def clients_run(
-    *, port: int, tokens: list[tuple[int, str]], slug: str, start_at: float, warmup_s: float, duration_s: float,
+    *,
+    port: int,
+    tokens: list[tuple[int, str]],
+    slug: str,
+    start_at: float,
+    warmup_s: float,
+    duration_s: float,
     think_s: float,
 ) -> ClientLog:
     """Run one thread per labeler in this process. `start_at` is a time.time() shared by all client processes."""

@@ -1,4 +1,5 @@
 """Scratch PostgreSQL database for the labeling benchmark: create, migrate, load pairs fast, make labelers."""
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,7 @@ def database_drop(*, admin_url: str, name: str) -> None:
 
 
 def database_migrate(*, env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_ROOT, env=env, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_ROOT, env=env, check=True)
 
 
 def _bench_line(i: int) -> str:

@@ -20,13 +20,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rewards.config import RewardConfig  # noqa: E402
-from rewards.data import PreferenceExample  # noqa: E402
-from rewards.train import reward_model_train  # noqa: E402
-from training.commands import tqdm_progress  # noqa: E402
-from training.models import resolve_model  # noqa: E402
-from training.ppo import PPOConfig, policy_evaluate, ppo_train  # noqa: E402
-from training.sampling import DEFAULT_INSTRUCTION_TEMPLATE, SamplingConfig, generate_samples  # noqa: E402
+from rewards.config import RewardConfig
+from rewards.data import PreferenceExample
+from rewards.train import reward_model_train
+from training.commands import tqdm_progress
+from training.models import resolve_model
+from training.ppo import PPOConfig, policy_evaluate, ppo_train
+from training.sampling import DEFAULT_INSTRUCTION_TEMPLATE, SamplingConfig, generate_samples
 
 FABLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "fables.jsonl"
 
@@ -61,44 +61,84 @@ def main() -> int:
     if not (rm_dir / "reward_config.json").is_file():
         _stage(f"sampling rejected responses for {len(train)} training fables")
         samples = generate_samples(
-            model_dir=policy_dir, prompts=[f["text"] for f in train],
-            config=SamplingConfig(temperature=0.7, max_new_tokens=args.max_new_tokens, batch_size=8,
-                                  seed=args.seed, samples_per_prompt=args.samples_per_prompt,
-                                  instruction_template=template),
+            model_dir=policy_dir,
+            prompts=[f["text"] for f in train],
+            config=SamplingConfig(
+                temperature=0.7,
+                max_new_tokens=args.max_new_tokens,
+                batch_size=8,
+                seed=args.seed,
+                samples_per_prompt=args.samples_per_prompt,
+                instruction_template=template,
+            ),
         )
-        pairs = [PreferenceExample(prompt=s.prompt, chosen=train[s.prompt_index]["reference"] + ".", rejected=s.text)
-                 for s in samples]
+        pairs = [
+            PreferenceExample(prompt=s.prompt, chosen=train[s.prompt_index]["reference"] + ".", rejected=s.text)
+            for s in samples
+        ]
         with open(out / "comparisons.jsonl", "w", encoding="utf-8") as fh:
             for p in pairs:
                 fh.write(json.dumps({"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected}) + "\n")
         _stage(f"training the reward model on {len(pairs)} comparisons")
         progress, bar = tqdm_progress("reward model")
         rm = reward_model_train(
-            config=RewardConfig(max_length=320, instruction_template=template, learning_rate=5e-5, num_epochs=1,
-                                batch_size=8, freeze_layers=20, seed=args.seed, logging_steps=2),
-            train=pairs, eval=[], base_model_dir=policy_dir, out_dir=rm_dir, progress=progress,
+            config=RewardConfig(
+                max_length=320,
+                instruction_template=template,
+                learning_rate=5e-5,
+                num_epochs=1,
+                batch_size=8,
+                freeze_layers=20,
+                seed=args.seed,
+                logging_steps=2,
+            ),
+            train=pairs,
+            eval=[],
+            base_model_dir=policy_dir,
+            out_dir=rm_dir,
+            progress=progress,
         )
         bar.close()
         _stage(f"reward model trained in {rm.train_seconds:.0f} s, losses {rm.loss_history}")
 
     eval_prompts = [f["text"] for f in heldout] * args.eval_repeats
-    evaluation = dict(reference_dir=policy_dir, prompts=eval_prompts, reward_model_dir=rm_dir,
-                      max_new_tokens=args.max_new_tokens, batch_size=8, seed=args.seed + 1,
-                      instruction_template=template)
+    evaluation = dict(
+        reference_dir=policy_dir,
+        prompts=eval_prompts,
+        reward_model_dir=rm_dir,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=8,
+        seed=args.seed + 1,
+        instruction_template=template,
+    )
     before_path = out / "eval_before.json"
     if not before_path.is_file():
         _stage("evaluating the initial policy on held-out fables")
         before_path.write_text(json.dumps(policy_evaluate(policy_dir=policy_dir, **evaluation), indent=2))
     before = json.loads(before_path.read_text())
 
-    config = PPOConfig(seed=args.seed, total_episodes=args.episodes, batch_size=args.batch_size,
-                       mini_batch_size=args.batch_size, ppo_epochs=args.ppo_epochs, learning_rate=args.learning_rate,
-                       max_new_tokens=args.max_new_tokens, instruction_template=template, save_every=2)
+    config = PPOConfig(
+        seed=args.seed,
+        total_episodes=args.episodes,
+        batch_size=args.batch_size,
+        mini_batch_size=args.batch_size,
+        ppo_epochs=args.ppo_epochs,
+        learning_rate=args.learning_rate,
+        max_new_tokens=args.max_new_tokens,
+        instruction_template=template,
+        save_every=2,
+    )
     _stage(f"PPO: {args.episodes} episodes over {len(train)} training fables")
     progress, bar = tqdm_progress("ppo")
     started = time.perf_counter()
-    result = ppo_train(config=config, policy_dir=policy_dir, reward_model_dir=rm_dir,
-                       prompts=[f["text"] for f in train], out_dir=out / "ppo", progress=progress)
+    result = ppo_train(
+        config=config,
+        policy_dir=policy_dir,
+        reward_model_dir=rm_dir,
+        prompts=[f["text"] for f in train],
+        out_dir=out / "ppo",
+        progress=progress,
+    )
     bar.close()
     ppo_seconds = time.perf_counter() - started
 
@@ -107,15 +147,20 @@ def main() -> int:
     (out / "eval_after.json").write_text(json.dumps(after, indent=2))
     phases = {k: sum(m[f"time_{k}"] for m in result.metrics) for k in ("generation", "scoring", "optimisation")}
     summary = {
-        "heldout_prompts": len(heldout), "eval_samples": after["n"], "ppo_episodes": result.episodes,
-        "ppo_steps": result.steps, "ppo_seconds_this_process": round(ppo_seconds, 1),
+        "heldout_prompts": len(heldout),
+        "eval_samples": after["n"],
+        "ppo_episodes": result.episodes,
+        "ppo_steps": result.steps,
+        "ppo_seconds_this_process": round(ppo_seconds, 1),
         "phase_seconds": {k: round(v, 1) for k, v in phases.items()},
-        "before": before, "after": after,
+        "before": before,
+        "after": after,
         "score_gain": after["score"] - before["score"],
         "score_gain_in_sem": (after["score"] - before["score"])
         / max((before["score_sem"] ** 2 + after["score_sem"] ** 2) ** 0.5, 1e-9),
-        "train_curve": [{k: round(m[k], 4) for k in ("step", "score", "kl", "eos_rate", "response_length")}
-                        for m in result.metrics],
+        "train_curve": [
+            {k: round(m[k], 4) for k in ("step", "score", "kl", "eos_rate", "response_length")} for m in result.metrics
+        ],
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))

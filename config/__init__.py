@@ -1,4 +1,5 @@
 """Arbiter's project configuration: settings, URLs, Celery app."""
+
 from .celery import app as celery_app
 
 __all__ = ["celery_app"]

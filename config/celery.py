@@ -1,4 +1,5 @@
 """The Celery application; tasks are discovered in each Django app's tasks module."""
+
 import os
 
 from celery import Celery

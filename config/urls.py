@@ -1,4 +1,5 @@
 """Top-level URL map: the browser pages, the versioned API, its schema and docs, Django admin."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

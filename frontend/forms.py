@@ -1,4 +1,5 @@
 """The researcher's import form."""
+
 from django import forms
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024

@@ -1,4 +1,5 @@
 """Registry of extra context for the project page's slots, so other apps add data without editing frontend views."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

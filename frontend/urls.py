@@ -1,4 +1,5 @@
 """Browser routes."""
+
 from django.urls import path
 
 from .views import home, projects, workspace

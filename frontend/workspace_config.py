@@ -1,4 +1,5 @@
 """What the workspace script needs to know about a project: the allowed choices and the confidence scale."""
+
 from __future__ import annotations
 
 from django.urls import reverse
@@ -36,7 +37,9 @@ def workspace_config(*, project: Project) -> dict:
         "allowBothBad": project.allow_both_bad,
         "confidenceMin": project.confidence_min,
         "confidenceMax": project.confidence_max,
-        "confidenceLabels": {str(k): v for k, v in confidence_labels(low=project.confidence_min, high=project.confidence_max).items()},
+        "confidenceLabels": {
+            str(k): v for k, v in confidence_labels(low=project.confidence_min, high=project.confidence_max).items()
+        },
         "flagReasons": [{"value": value, "label": label} for value, label in FlagReason.choices],
         "urls": {
             "next": reverse("api-next", kwargs={"slug": project.slug}),

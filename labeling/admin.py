@@ -1,4 +1,5 @@
 """Django admin for admins: every labeling model, read-only where rows are immutable."""
+
 from django.contrib import admin
 
 from . import models

@@ -1,5 +1,6 @@
 """Inter-rater agreement coefficients as pure, vectorised array functions, with the conventions of
 `krippendorff.alpha`, statsmodels' `fleiss_kappa` and scikit-learn's `cohen_kappa_score` (no Django)."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -16,9 +17,7 @@ LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
 
 
 # --------------------------------------------------------------------------------------------- value counts
-def value_counts_from_codes(
-    unit_idx: np.ndarray, value_idx: np.ndarray, *, n_units: int, n_values: int
-) -> np.ndarray:
+def value_counts_from_codes(unit_idx: np.ndarray, value_idx: np.ndarray, *, n_units: int, n_values: int) -> np.ndarray:
     """Counts (units × values) of judgments given as parallel index arrays, without a Python loop."""
     unit_idx = np.asarray(unit_idx, dtype=np.int64)  # (J,)
     value_idx = np.asarray(value_idx, dtype=np.int64)  # (J,)
@@ -152,9 +151,7 @@ def krippendorff_alpha(
 
 
 # --------------------------------------------------------------------------------------------- percent, Fleiss
-def percent_agreement_from_value_counts(
-    value_counts: np.ndarray, unit_weights: np.ndarray | None = None
-) -> float:
+def percent_agreement_from_value_counts(value_counts: np.ndarray, unit_weights: np.ndarray | None = None) -> float:
     """Share of agreeing labeler pairs within a unit, averaged over units with at least two judgments."""
     counts = np.asarray(value_counts, dtype=np.float64)
     m = counts.sum(axis=1)

@@ -1,4 +1,5 @@
 """Column helpers for id arrays read from the database: dense codes and per-group medians, without Python loops."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Seeded percentile bootstrap over units, done on distinct unit patterns so it stays fast at a million judgments."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """Consensus of several labelers per unit and each labeler's agreement with the others, as array functions."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

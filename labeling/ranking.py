@@ -1,4 +1,5 @@
 """Bradley–Terry ranking of policies from pairwise comparisons (ties count half), with seeded bootstrap intervals."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +18,12 @@ ELO_BASE = 1000.0
 
 
 def win_matrix(
-    policy_a: np.ndarray, policy_b: np.ndarray, score_a: np.ndarray, *, n_policies: int, weights: np.ndarray | None = None
+    policy_a: np.ndarray,
+    policy_b: np.ndarray,
+    score_a: np.ndarray,
+    *,
+    n_policies: int,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """W[i, j] = wins of i over j, where a comparison gives score_a ∈ {0, 0.5, 1} to a and 1 − score_a to b."""
     a = np.asarray(policy_a, dtype=np.int64)

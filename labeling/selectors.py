@@ -1,4 +1,5 @@
 """Read-side queries: progress counts and what a labeler may see."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -97,9 +98,7 @@ def labeler_stats(*, project: Project, since: datetime | None = None) -> list[di
         .values_list("labeler_id")
         .annotate(n=Count("id"))
     )
-    flags = dict(
-        PairFlag.objects.filter(pair__project=project).values_list("labeler_id").annotate(n=Count("id"))
-    )
+    flags = dict(PairFlag.objects.filter(pair__project=project).values_list("labeler_id").annotate(n=Count("id")))
     return [{**row, "skips": skips.get(row["labeler_id"], 0), "flags": flags.get(row["labeler_id"], 0)} for row in rows]
 
 

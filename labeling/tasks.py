@@ -1,4 +1,5 @@
 """Background jobs of the labeling domain."""
+
 from celery import shared_task
 
 from labeling.services.assignment import assignments_expire_stale

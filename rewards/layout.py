@@ -35,7 +35,9 @@ def encode_prompt_response(
     if max_length < 8:
         raise ValueError("max_length must be at least 8 tokens")
     # verbose=False: over-long texts are expected here and cut below, so the length warning is noise.
-    prompt_ids = tokenizer(format_prompt(tokenizer, prompt, template), add_special_tokens=False, verbose=False)["input_ids"]
+    prompt_ids = tokenizer(format_prompt(tokenizer, prompt, template), add_special_tokens=False, verbose=False)[
+        "input_ids"
+    ]
     response_ids = tokenizer(response, add_special_tokens=False, verbose=False)["input_ids"]
     response_cap = max_length - 1 - min(len(prompt_ids), max_length // 4)
     response_truncated = len(response_ids) > response_cap

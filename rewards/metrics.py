@@ -42,7 +42,9 @@ def pairwise_calibration(margins: np.ndarray, *, bins: int = 10) -> dict:
             continue
         conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
         ece += count / len(margins) * abs(conf - acc)
-        table.append({"low": float(edges[b]), "high": float(edges[b + 1]), "confidence": conf, "accuracy": acc, "count": count})
+        table.append(
+            {"low": float(edges[b]), "high": float(edges[b + 1]), "confidence": conf, "accuracy": acc, "count": count}
+        )
     return {"bins": table, "ece": ece}
 
 
@@ -53,7 +55,7 @@ def preference_metrics(chosen_scores: np.ndarray, rejected_scores: np.ndarray, *
     if chosen.shape != rejected.shape:
         raise ValueError("chosen and rejected scores differ in length")
     margins = chosen - rejected
-    n = int(len(margins))
+    n = len(margins)
     correct = int((margins > 0).sum())
     both = np.concatenate([chosen, rejected])
     return {

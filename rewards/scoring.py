@@ -72,7 +72,9 @@ def load_reward_model(
     return model.to(device).eval(), tokenizer, saved
 
 
-def encode_pairs(tokenizer, prompts: list[str], responses: list[str], *, template: str, max_length: int) -> list[list[int]]:
+def encode_pairs(
+    tokenizer, prompts: list[str], responses: list[str], *, template: str, max_length: int
+) -> list[list[int]]:
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     return [
@@ -114,9 +116,7 @@ def score_loaded(
     return (raw + saved["reward_bias"]).tolist()
 
 
-def reward_model_evaluate(
-    *, model_dir: Path | str, examples: list[PreferenceExample], batch_size: int = 16
-) -> dict:
+def reward_model_evaluate(*, model_dir: Path | str, examples: list[PreferenceExample], batch_size: int = 16) -> dict:
     """Held-out pairwise accuracy with a Wilson 95% CI, reward mean/std and calibration."""
     if not examples:
         raise ValueError("no examples to evaluate")

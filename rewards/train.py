@@ -116,7 +116,9 @@ class _ProgressCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.progress is not None and state.max_steps:
-            self.progress(self.share * state.global_step / state.max_steps, f"step {state.global_step}/{state.max_steps}")
+            self.progress(
+                self.share * state.global_step / state.max_steps, f"step {state.global_step}/{state.max_steps}"
+            )
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
@@ -223,11 +225,17 @@ def reward_model_train(
         picked = random.Random(config.seed).sample(train, min(len(train), config.reference_limit))
         reference = [(e.prompt, e.chosen) for e in picked]
     ref_ids = encode_pairs(
-        tokenizer, [p for p, _ in reference], [r for _, r in reference],
-        template=config.instruction_template, max_length=config.max_length,
+        tokenizer,
+        [p for p, _ in reference],
+        [r for _, r in reference],
+        template=config.instruction_template,
+        max_length=config.max_length,
     )
     raw_ref = score_token_ids(
-        model, ref_ids, pad_token_id=tokenizer.pad_token_id, batch_size=config.eval_batch_size,
+        model,
+        ref_ids,
+        pad_token_id=tokenizer.pad_token_id,
+        batch_size=config.eval_batch_size,
         progress=None if progress is None else lambda f: progress(0.85 + 0.05 * f, "reference offset"),
     )
     reward_bias = -float(raw_ref.mean())
@@ -238,7 +246,10 @@ def reward_model_train(
             progress(0.9, "held-out evaluation")
         sequences = [r["chosen_ids"] for r in eval_rows] + [r["rejected_ids"] for r in eval_rows]
         raw = score_token_ids(
-            model, sequences, pad_token_id=tokenizer.pad_token_id, batch_size=config.eval_batch_size,
+            model,
+            sequences,
+            pad_token_id=tokenizer.pad_token_id,
+            batch_size=config.eval_batch_size,
             progress=None if progress is None else lambda f: progress(0.9 + 0.09 * f, "held-out evaluation"),
         )
         scores = raw + reward_bias

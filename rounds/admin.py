@@ -1,4 +1,5 @@
 """Django admin for rounds: read-mostly views of rounds, transitions and reward models (changes go through services)."""
+
 from django.contrib import admin
 
 from .models import RewardModel, RoundTransition, TrainingRound

@@ -1,4 +1,5 @@
 """Django app config of training rounds."""
+
 from django.apps import AppConfig
 
 

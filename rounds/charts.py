@@ -1,4 +1,5 @@
 """Inline SVG line charts for the round page (no JavaScript library, no CDN)."""
+
 from __future__ import annotations
 
 from django.utils.html import escape
@@ -27,7 +28,7 @@ def line_chart_svg(*, xs: list[float], ys: list[float | None], title: str, color
     return mark_safe(
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg">'
-        f'<title>{escape(title)}</title>'
+        f"<title>{escape(title)}</title>"
         f'<text x="{PAD}" y="14" font-size="12">{escape(title)}</text>'
         f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>'
         f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>'

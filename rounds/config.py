@@ -1,4 +1,5 @@
 """Settings of a training round, validated from JSON (API, form, command) into one typed dataclass."""
+
 from __future__ import annotations
 
 import dataclasses

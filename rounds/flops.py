@@ -1,4 +1,5 @@
 """Compute estimates for a round's phases: 6·P·tokens for training, 2·P·tokens forward-only (Kaplan et al. 2020)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

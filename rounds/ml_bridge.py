@@ -2,13 +2,13 @@
 
 Heavy ML imports happen inside functions, so the web process never loads torch just to render a page.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,9 @@ def ml_configs_check(settings: RoundSettings) -> None:
     ppo_config(settings)
 
 
-def sampling_config(settings: RoundSettings, *, instruction_template: str, samples_per_prompt: int, seed_offset: int = 0):
+def sampling_config(
+    settings: RoundSettings, *, instruction_template: str, samples_per_prompt: int, seed_offset: int = 0
+):
     from training.sampling import SamplingConfig
 
     try:
@@ -151,8 +153,13 @@ def ppo_run(*, config, policy: Path, reward_model: Path, prompts: Sequence[str],
     from training.ppo.trainer import ppo_train
 
     return ppo_train(
-        config=config, policy_dir=policy, reward_model_dir=reward_model, prompts=list(prompts), out_dir=out_dir,
-        progress=progress, resume=True,
+        config=config,
+        policy_dir=policy,
+        reward_model_dir=reward_model,
+        prompts=list(prompts),
+        out_dir=out_dir,
+        progress=progress,
+        resume=True,
     )
 
 
@@ -162,8 +169,12 @@ def responses_score(*, reward_model: Path, prompts: Sequence[str], responses: Se
     return reward_model_score(model_dir=reward_model, prompts=list(prompts), responses=list(responses))
 
 
-def policy_kl(*, policy: Path, reference: Path, prompts: Sequence[str], responses: Sequence[str], template: str) -> float:
+def policy_kl(
+    *, policy: Path, reference: Path, prompts: Sequence[str], responses: Sequence[str], template: str
+) -> float:
     """Mean over responses of the summed per-token log(pi/pi_ref) (k1), on responses sampled from `policy`."""
     from rounds.ml_kl import sequence_kl
 
-    return sequence_kl(policy_dir=policy, reference_dir=reference, prompts=prompts, responses=responses, template=template)
+    return sequence_kl(
+        policy_dir=policy, reference_dir=reference, prompts=prompts, responses=responses, template=template
+    )

@@ -1,4 +1,5 @@
 """KL between two policies on given responses (pure torch, no Django): how far a new policy moved."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,7 +12,9 @@ from training.ppo.math import logprobs_from_logits
 from training.sampling import format_prompt
 
 
-def _response_logprob_sums(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], template: str) -> list[float]:
+def _response_logprob_sums(
+    model, tokenizer, prompts: Sequence[str], responses: Sequence[str], template: str
+) -> list[float]:
     sums = []
     with torch.no_grad():
         for prompt, response in zip(prompts, responses, strict=True):

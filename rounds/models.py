@@ -1,4 +1,5 @@
 """Training rounds, their recorded state transitions, and the reward-model registry."""
+
 from django.conf import settings as django_settings
 from django.db import models
 
@@ -27,7 +28,9 @@ class TrainingRound(models.Model):
     failed_in = models.CharField(max_length=24, blank=True)
     error = models.TextField(blank=True)
     settings = models.JSONField(default=dict)
-    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The policy sampled as "current"; the initial (SFT) policy anchors pair mixes and the PPO KL penalty.
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="rounds_sampled")
     initial_policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="+")
@@ -77,7 +80,9 @@ class RoundTransition(models.Model):
     from_state = models.CharField(max_length=24, choices=RoundState.choices)
     to_state = models.CharField(max_length=24, choices=RoundState.choices)
     # Null when the system (a worker) made the move.
-    actor = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField()
 

@@ -1,4 +1,5 @@
 """Choosing which samples of a prompt to pair, by a weighted mix of pair kinds (Stiennon et al. 2020, sec. 3)."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Context for the training-rounds panel of the project page."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,6 +14,10 @@ def rounds_panel_context(*, project, request) -> dict[str, Any]:
         return {"visible": False}
     return {
         "visible": True,
-        "rounds": list(TrainingRound.objects.filter(project=project).select_related("policy", "new_policy").order_by("-number")[:20]),
+        "rounds": list(
+            TrainingRound.objects.filter(project=project)
+            .select_related("policy", "new_policy")
+            .order_by("-number")[:20]
+        ),
         "defaults": RoundSettings(),
     }

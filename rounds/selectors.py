@@ -1,4 +1,5 @@
 """Read-side of training rounds: status for the API, command and page; human win rate of evaluation pairs."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,13 @@ def win_rate(*, training_round: TrainingRound) -> dict[str, Any]:
 
 def round_timeline(*, training_round: TrainingRound) -> list[dict[str, Any]]:
     return [
-        {"at": t.created_at.isoformat(), "from": t.from_state, "to": t.to_state,
-         "actor": t.actor.username if t.actor else None, "reason": t.reason}  # fmt: skip
+        {
+            "at": t.created_at.isoformat(),
+            "from": t.from_state,
+            "to": t.to_state,
+            "actor": t.actor.username if t.actor else None,
+            "reason": t.reason,
+        }
         for t in training_round.transitions.select_related("actor")
     ]
 

@@ -3,6 +3,7 @@
 They answer by an oracle with configurable noise, so the loop can be demonstrated and tested without people.
 Their comparisons are ordinary rows: exports, agreement and training treat them exactly like humans'.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,8 @@
 """Celery tasks: load the round by id, run one phase through a service. Training tasks (gpu_*) go to the gpu queue."""
+
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from celery import shared_task
@@ -22,13 +24,11 @@ def _run(phase: str, service, round_id: int, task_id: str) -> None:
         log.info("round %s left %s; the task stops", round_id, phase)
     except Exception as exc:
         log.exception("round %s failed in %s", round_id, phase)
-        try:
+        with contextlib.suppress(Conflict):  # another transition (a cancel) got there first
             round_transition(
                 round_id=round_id, to_state=RoundState.FAILED, reason=f"{phase} failed",
                 error=f"{type(exc).__name__}: {exc}", expected_from=phase,
             )  # fmt: skip
-        except Conflict:
-            pass
 
 
 @shared_task(bind=True, name="rounds.tasks.gpu_sample")

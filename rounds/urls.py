@@ -1,4 +1,5 @@
 """Browser routes of training rounds."""
+
 from django.urls import path
 
 from . import views

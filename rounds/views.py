@@ -1,4 +1,5 @@
 """Round pages: create a round from a form, follow it live, act on it (start, cancel, resume, close labeling)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,12 @@ from rounds.services import lifecycle
 
 ACTIONS = {
     "start": lambda r, user: lifecycle.round_start(training_round=r, actor=user),
-    "cancel": lambda r, user: lifecycle.round_cancel(training_round=r, actor=user, reason="cancelled from the round page"),
-    "resume": lambda r, user: lifecycle.round_resume(training_round=r, actor=user, reason="resumed from the round page"),
+    "cancel": lambda r, user: lifecycle.round_cancel(
+        training_round=r, actor=user, reason="cancelled from the round page"
+    ),
+    "resume": lambda r, user: lifecycle.round_resume(
+        training_round=r, actor=user, reason="resumed from the round page"
+    ),
     "close-labeling": lambda r, user: lifecycle.round_close_labeling(training_round=r, actor=user),
 }
 
@@ -123,7 +128,11 @@ def _actions_for(state: str) -> list[str]:
 def _compute_rows(r) -> list[dict]:
     achieved = r.compute_achieved or {}
     return [
-        {"phase": phase, "flops": value, "seconds": (achieved.get(phase) or {}).get("seconds"),
-         "flops_per_second": (achieved.get(phase) or {}).get("flops_per_second")}  # fmt: skip
+        {
+            "phase": phase,
+            "flops": value,
+            "seconds": (achieved.get(phase) or {}).get("seconds"),
+            "flops_per_second": (achieved.get(phase) or {}).get("flops_per_second"),
+        }
         for phase, value in (r.compute_estimate.get("flops") or {}).items()
     ]

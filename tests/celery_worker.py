@@ -5,6 +5,7 @@ or call ``start_celery_worker`` directly. Needs ``transactional_db`` (the worker
 a Redis broker in CELERY_BROKER_URL. Queue names get a per-worker suffix so concurrent test runs sharing one
 Redis database never take each other's tasks.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -55,8 +56,8 @@ def _route_to(mapping: dict[str, str]) -> Iterator[None]:
     routes = {}
     for pattern, route in (saved_routes or {}).items():
         queue = route.get("queue") if isinstance(route, dict) else route
-        routes[pattern] = {**route, "queue": mapping.get(queue, queue)} if isinstance(route, dict) else mapping.get(
-            route, route
+        routes[pattern] = (
+            {**route, "queue": mapping.get(queue, queue)} if isinstance(route, dict) else mapping.get(route, route)
         )
     conf.task_default_queue = mapping.get(saved_default, saved_default)
     conf.task_routes = routes

@@ -1,4 +1,5 @@
 """Shared fixtures: users of each role, a project with pairs, API clients."""
+
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,5 @@
 """docker-compose.yml validates offline against the Compose spec and Debian's docker-compose, and has the shape we run."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """Smoke test of the embedded defaults: SQLite and the filesystem broker, with no environment set."""
+
 import os
 import subprocess
 import sys

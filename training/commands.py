@@ -93,5 +93,7 @@ def _run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-CONVERT_SMOLLM2 = Subcommand("convert the packaged SmolLM2-135M GGUF to a safetensors folder", _configure_convert, _run_convert)
+CONVERT_SMOLLM2 = Subcommand(
+    "convert the packaged SmolLM2-135M GGUF to a safetensors folder", _configure_convert, _run_convert
+)
 SAMPLE = Subcommand("sample responses from a policy for a JSONL of prompts", _configure_sample, _run_sample)

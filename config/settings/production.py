@@ -1,7 +1,8 @@
 """Production: PostgreSQL and Redis from the environment, secure cookies, a real secret required."""
+
 import os
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .env import env_bool
 
 if "DJANGO_SECRET_KEY" not in os.environ:

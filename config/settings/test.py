@@ -1,7 +1,8 @@
 """Tests: PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL point there (as .ci/run does)."""
+
 import os
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import DATABASES
 from .env import DATA_DIR
 

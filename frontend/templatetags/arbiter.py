@@ -1,4 +1,5 @@
 """Template helpers for every page: the user's role, safe Markdown."""
+
 from django import template
 
 from frontend.rendering import markdown_safe

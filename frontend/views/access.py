@@ -1,4 +1,5 @@
 """Turn domain permission errors into the HTTP errors Django renders as pages."""
+
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied

@@ -1,4 +1,5 @@
 """Where a user lands after login: labelers to their work, researchers and admins to the project list."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required

@@ -1,4 +1,5 @@
 """Researcher and admin pages: project list, project page with its slots, import form."""
+
 from __future__ import annotations
 
 from django.contrib import messages

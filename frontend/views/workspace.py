@@ -1,4 +1,5 @@
 """The labeler workspace page; everything after the first paint goes through the JSON API."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required

@@ -1,4 +1,5 @@
 """Researcher API for agreement: the project report and labeler exclusions (labelers get 403)."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -41,8 +42,16 @@ class ExclusionSerializer(serializers.ModelSerializer):
     class Meta:
         model = LabelerExclusion
         fields = [
-            "id", "labeler", "username", "reason", "created_by", "created_at", "lifted_by", "lifted_at",
-            "lift_reason", "active",
+            "id",
+            "labeler",
+            "username",
+            "reason",
+            "created_by",
+            "created_at",
+            "lifted_by",
+            "lifted_at",
+            "lift_reason",
+            "active",
         ]
 
     def get_active(self, obj) -> bool:
@@ -51,8 +60,11 @@ class ExclusionSerializer(serializers.ModelSerializer):
 
 def _labeler(data: dict):
     users = get_user_model().objects
-    user = users.filter(username=data["username"]).first() if data.get("username") else users.filter(
-        id=data["labeler_id"]).first()
+    user = (
+        users.filter(username=data["username"]).first()
+        if data.get("username")
+        else users.filter(id=data["labeler_id"]).first()
+    )
     if user is None:
         raise NotFound(f"No user {data.get('username') or data.get('labeler_id')!r}.")
     return user
@@ -94,7 +106,9 @@ class ExclusionListView(APIView):
         data = ExclusionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         exclusion = exclusions.labeler_exclude(
-            project=project, labeler=_labeler(data.validated_data), reason=data.validated_data["reason"],
+            project=project,
+            labeler=_labeler(data.validated_data),
+            reason=data.validated_data["reason"],
             excluded_by=request.user,
         )
         return Response(ExclusionSerializer(exclusion).data, status=status.HTTP_201_CREATED)
@@ -111,7 +125,9 @@ class ExclusionLiftView(APIView):
         if not data.validated_data["reason"].strip():
             raise DomainError("Give a reason for lifting the exclusion; it is kept with the record.")
         exclusion = exclusions.labeler_exclusion_lift(
-            project=project, labeler=_labeler(data.validated_data), reason=data.validated_data["reason"],
+            project=project,
+            labeler=_labeler(data.validated_data),
+            reason=data.validated_data["reason"],
             lifted_by=request.user,
         )
         return Response(ExclusionSerializer(exclusion).data)

@@ -1,4 +1,5 @@
 """API token authentication that loads the user's role with the token, saving a query on every request."""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +14,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
         try:
             token = model.objects.select_related("user__profile").get(key=key)
         except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)

@@ -1,4 +1,5 @@
 """Every API error is JSON with a human-readable `detail` and, for validation errors, the fields at fault."""
+
 from __future__ import annotations
 
 from typing import Any

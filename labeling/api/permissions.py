@@ -1,4 +1,5 @@
 """Role-based API permissions."""
+
 from rest_framework.permissions import BasePermission
 
 from labeling.services.accounts import is_admin, is_researcher

@@ -1,4 +1,5 @@
 """Input and output shapes of the labeling API. Serializers only validate and render; services write."""
+
 from __future__ import annotations
 
 from rest_framework import serializers

@@ -1,4 +1,5 @@
 """Routes of the /api/v1/ labeling API."""
+
 from django.urls import include, path
 
 from . import agreement_views, views

@@ -1,4 +1,5 @@
 """Thin API views: parse, call one service, render."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -94,7 +95,9 @@ class ImportView(APIView):
         if self.kind == "prompts":
             result = imports.prompts_import(project=project, lines=lines, skip_invalid=skip_invalid)
         else:
-            result = imports.pairs_import(project=project, lines=lines, gold=_flag(request, "gold"), skip_invalid=skip_invalid)
+            result = imports.pairs_import(
+                project=project, lines=lines, gold=_flag(request, "gold"), skip_invalid=skip_invalid
+            )
         body = {**s.ImportResultSerializer(result).data, "skipped": result.details.get("skipped", [])}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -121,7 +124,9 @@ class SubmitView(APIView):
         comparison = judgments.comparison_submit(
             assignment_id=assignment_id, labeler=request.user, judgment=judgments.Judgment(**data.validated_data)
         )
-        return Response({"comparison_id": comparison.id, "revision": comparison.revision}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"comparison_id": comparison.id, "revision": comparison.revision}, status=status.HTTP_201_CREATED
+        )
 
 
 class SkipView(APIView):
@@ -190,9 +195,11 @@ class PairListView(APIView):
     @extend_schema(responses=s.PairSerializer(many=True))
     def get(self, request, slug: str):
         project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
-        qs = Pair.objects.filter(project=project).select_related(
-            "prompt", "sample_a__policy", "sample_b__policy"
-        ).order_by("id")
+        qs = (
+            Pair.objects.filter(project=project)
+            .select_related("prompt", "sample_a__policy", "sample_b__policy")
+            .order_by("id")
+        )
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(s.PairSerializer(page, many=True).data)

@@ -1,4 +1,5 @@
 """Django admin: exports are read-only records of what was exported, by whom, with the manifest."""
+
 from django.contrib import admin
 
 from .models import Export

@@ -2,6 +2,7 @@
 
 Pure Python on plain records, so the rules are testable without a database.
 """
+
 from __future__ import annotations
 
 from collections import Counter

@@ -1,4 +1,5 @@
 """Export API: start an export (runs on a worker), poll its progress, download its files."""
+
 from __future__ import annotations
 
 import zipfile

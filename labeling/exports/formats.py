@@ -1,9 +1,10 @@
 """How one export row looks in each format. Key order is fixed, so identical requests give identical bytes."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from .aggregate import B, TIE, JudgmentRecord, PairInfo, PreferenceRow
+from .aggregate import TIE, B, JudgmentRecord, PairInfo, PreferenceRow
 
 HH_ASSISTANT_TURN = "\n\nAssistant:"
 

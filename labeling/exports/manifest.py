@@ -1,4 +1,5 @@
 """The provenance manifest written next to every export's data files."""
+
 from __future__ import annotations
 
 import subprocess
@@ -51,7 +52,9 @@ def manifest_build(
             "dropped": dict(sorted(tally.dropped.items())),
         },
         "agreement": {
-            "pairs_by_level": {level: tally.agreement.get(level, 0) for level in ("unanimous", "majority", "single", "split")},
+            "pairs_by_level": {
+                level: tally.agreement.get(level, 0) for level in ("unanimous", "majority", "single", "split")
+            },
             "unanimous_fraction": round(tally.agreement.get("unanimous", 0) / tally.pairs, 6) if tally.pairs else None,
         },
         "policies": [{"name": name, "pairs": count} for name, count in sorted(result.policies.items())],

@@ -1,4 +1,5 @@
 """Records of dataset exports (who asked for what, how far it got, where the files are) and pseudonym keys."""
+
 from __future__ import annotations
 
 import secrets

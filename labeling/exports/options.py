@@ -1,4 +1,5 @@
 """What an export asks for: format, filters, aggregation and split, validated into one frozen dataclass."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -104,5 +105,3 @@ class ExportRequest:
 def round_batch(round_id: int) -> str:
     """The batch name the training-rounds app gives the pairs it generates for round `round_id`."""
     return f"round-{round_id}"
-
-

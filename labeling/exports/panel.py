@@ -1,4 +1,5 @@
 """Context for the exports panel of the project page."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The export loop: grouped judgments in, split data files out. Knows formats and files, not the database."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Stable labeler pseudonyms: HMAC-SHA256 of the user id under a per-project secret key."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,9 +1,10 @@
 """Reading what an export covers: one streamed, filtered query of judgments, grouped by pair."""
+
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone as dj_timezone
@@ -28,7 +29,7 @@ _DETAIL_FIELDS = (
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if dj_timezone.is_aware(moment) else moment.replace(tzinfo=timezone.utc)
+    return moment if dj_timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
 
 
 def comparisons_selected(*, project: Project, request: ExportRequest) -> QuerySet[Comparison]:

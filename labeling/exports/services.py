@@ -1,4 +1,5 @@
 """Export services: check and record a request, then run it (streaming, with progress) and write its manifest."""
+
 from __future__ import annotations
 
 import json
@@ -124,9 +125,7 @@ def export_run(
             if created_dir:
                 out_dir.rmdir()
         message = str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
-        Export.objects.filter(id=export.id).update(
-            status=ExportStatus.FAILED, error=message, finished_at=clock.now()
-        )
+        Export.objects.filter(id=export.id).update(status=ExportStatus.FAILED, error=message, finished_at=clock.now())
         raise
     export.refresh_from_db()
     return export

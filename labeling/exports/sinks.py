@@ -1,4 +1,5 @@
 """Incremental file writers: JSON lines and Parquet in bounded row groups, opened on the first row."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,9 @@ class JsonlSink:
 
     def write(self, record: dict[str, Any]) -> None:
         if self._file is None:
-            self._file = open(self.path, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
+            self._file = open(  # noqa: SIM115 (kept open across write() calls; closed by close())
+                self.path, "w", encoding="utf-8", newline="\n", buffering=1 << 20
+            )
         self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
         self._file.write("\n")
         self.rows += 1

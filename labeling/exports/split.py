@@ -1,4 +1,5 @@
 """Seeded train/validation/test assignment by prompt, so no prompt ever lands in two splits."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Celery entry point for exports: load by id, run the service."""
+
 from __future__ import annotations
 
 import logging

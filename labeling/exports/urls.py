@@ -1,4 +1,5 @@
 """Routes of the export API, mounted under /api/v1/."""
+
 from django.urls import path
 
 from . import api

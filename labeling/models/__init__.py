@@ -1,4 +1,5 @@
 """Database models of the labeling domain, split by sub-domain."""
+
 from .accounts import Profile, Role
 from .comparisons import Assignment, AssignmentStatus, Choice, Comparison, FlagReason, PairFlag
 from .content import Pair, Policy, PolicyKind, Prompt, Sample

@@ -1,4 +1,5 @@
 """User roles: labeler, researcher, admin."""
+
 from django.conf import settings
 from django.db import models
 

@@ -1,4 +1,5 @@
 """Leases of pairs to labelers, their judgments (immutable, revised by new rows) and flags."""
+
 from django.conf import settings
 from django.db import models
 

@@ -1,4 +1,5 @@
 """What labelers judge: prompts, the policies that answer them, samples, and pairs of samples."""
+
 from django.db import models
 
 from .projects import Project

@@ -1,4 +1,5 @@
 """Projects, their members, and researchers' exclusions of labelers."""
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models

@@ -1,4 +1,5 @@
 """Users and their roles."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model

@@ -1,4 +1,5 @@
 """The one translation from comparison rows to agreement arrays: read as columns, never as model instances."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -113,8 +114,15 @@ def _load_postgresql(project_id: int) -> dict[str, np.ndarray]:
 
 def _load_values_list(project: Project) -> dict[str, np.ndarray]:
     rows = Comparison.objects.filter(pair__project=project, is_current=True).values_list(
-        "pair_id", "labeler_id", "choice", "confidence", "time_spent_ms", "pair__is_gold", "pair__gold_choice",
-        "pair__sample_a__policy_id", "pair__sample_b__policy_id",
+        "pair_id",
+        "labeler_id",
+        "choice",
+        "confidence",
+        "time_spent_ms",
+        "pair__is_gold",
+        "pair__gold_choice",
+        "pair__sample_a__policy_id",
+        "pair__sample_b__policy_id",
     )
     codes = {"a": 0, "b": 1, "tie": 2}
     cols = list(zip(*rows)) or [()] * 9

@@ -1,4 +1,5 @@
 """A project's agreement report: coefficients with bootstrap intervals, labeler quality, consensus, policy ranking."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -105,8 +106,12 @@ def _none_if_nan(x) -> float | None:
 
 
 def _coefficients(
-    choice_counts: np.ndarray, confidence_counts: np.ndarray | None, confidence_domain: np.ndarray | None,
-    *, n_resamples: int, seed: int,
+    choice_counts: np.ndarray,
+    confidence_counts: np.ndarray | None,
+    confidence_domain: np.ndarray | None,
+    *,
+    n_resamples: int,
+    seed: int,
 ) -> list[Coefficient]:
     out: list[Coefficient] = []
     pairable = choice_counts.sum(axis=1) >= 2
@@ -117,15 +122,26 @@ def _coefficients(
     def alpha_nominal(p, w):
         return agreement.alpha_from_value_counts(p, level_of_measurement="nominal", unit_weights=w)
 
-    out.append(Coefficient(
-        "percent_agreement", "choice",
-        bootstrap_interval(agreement.percent_agreement_from_value_counts, patterns, freq, **boot), n_units, n_judg,
-        "Share of agreeing labeler pairs per pair, averaged over pairs with two or more judgments.",
-    ))
-    out.append(Coefficient(
-        "krippendorff_alpha", "choice", bootstrap_interval(alpha_nominal, patterns, freq, **boot), n_units, n_judg,
-        "Nominal alpha over a/b/tie; handles any number of judgments per pair.",
-    ))
+    out.append(
+        Coefficient(
+            "percent_agreement",
+            "choice",
+            bootstrap_interval(agreement.percent_agreement_from_value_counts, patterns, freq, **boot),
+            n_units,
+            n_judg,
+            "Share of agreeing labeler pairs per pair, averaged over pairs with two or more judgments.",
+        )
+    )
+    out.append(
+        Coefficient(
+            "krippendorff_alpha",
+            "choice",
+            bootstrap_interval(alpha_nominal, patterns, freq, **boot),
+            n_units,
+            n_judg,
+            "Nominal alpha over a/b/tie; handles any number of judgments per pair.",
+        )
+    )
     raters = choice_counts.sum(axis=1)
     if pairable.any():
         modal = int(np.bincount(raters[pairable]).argmax())
@@ -135,11 +151,16 @@ def _coefficients(
         def fleiss(p, w):
             return agreement.fleiss_kappa(p, unit_weights=w)
 
-        out.append(Coefficient(
-            "fleiss_kappa", "choice", bootstrap_interval(fleiss, f_patterns, f_freq, **boot), int(same.sum()),
-            int(choice_counts[same].sum()),
-            f"Over the pairs with exactly {modal} judgments (Fleiss' kappa needs equal counts).",
-        ))
+        out.append(
+            Coefficient(
+                "fleiss_kappa",
+                "choice",
+                bootstrap_interval(fleiss, f_patterns, f_freq, **boot),
+                int(same.sum()),
+                int(choice_counts[same].sum()),
+                f"Over the pairs with exactly {modal} judgments (Fleiss' kappa needs equal counts).",
+            )
+        )
     if confidence_counts is not None:
         c_pairable = confidence_counts.sum(axis=1) >= 2
         c_patterns, c_freq, _ = row_patterns(confidence_counts[c_pairable])
@@ -149,11 +170,16 @@ def _coefficients(
                 p, value_domain=confidence_domain, level_of_measurement="ordinal", unit_weights=w
             )
 
-        out.append(Coefficient(
-            "krippendorff_alpha", "confidence", bootstrap_interval(alpha_ordinal, c_patterns, c_freq, **boot),
-            int(c_pairable.sum()), int(confidence_counts[c_pairable].sum()),
-            "Ordinal alpha over the canonical confidence scale (low = sample A better).",
-        ))
+        out.append(
+            Coefficient(
+                "krippendorff_alpha",
+                "confidence",
+                bootstrap_interval(alpha_ordinal, c_patterns, c_freq, **boot),
+                int(c_pairable.sum()),
+                int(confidence_counts[c_pairable].sum()),
+                "Ordinal alpha over the canonical confidence scale (low = sample A better).",
+            )
+        )
     return out
 
 
@@ -178,8 +204,14 @@ def _labeler_activity(project: Project) -> dict[int, list[int]]:
 
 
 def _labeler_table(
-    project: Project, data: ComparisonArrays, excluded: set[int], *, agreement_rows: consensus.LabelerAgreement,
-    labeler_ids: np.ndarray, labeler_idx: np.ndarray, activity: dict[int, list[int]],
+    project: Project,
+    data: ComparisonArrays,
+    excluded: set[int],
+    *,
+    agreement_rows: consensus.LabelerAgreement,
+    labeler_ids: np.ndarray,
+    labeler_idx: np.ndarray,
+    activity: dict[int, list[int]],
 ) -> list[LabelerRow]:
     n_lab = len(labeler_ids)
     gold = data.is_gold & (data.gold_choice >= 0)
@@ -194,25 +226,27 @@ def _labeler_table(
     rows = []
     for i, lid in enumerate(labeler_ids.tolist()):
         agree = _none_if_nan(agreement_rows.agreement[i])
-        rows.append(LabelerRow(
-            labeler_id=lid,
-            username=names.get(lid, str(lid)),
-            n_judgments=int(all_judgments[i]),
-            n_scored=int(agreement_rows.n_scored[i]),
-            agreement=agree,
-            agreement_low=_none_if_nan(agreement_rows.agreement_low[i]),
-            agreement_high=_none_if_nan(agreement_rows.agreement_high[i]),
-            kappa=_none_if_nan(agreement_rows.kappa[i]),
-            n_gold=int(n_gold[i]),
-            gold_accuracy=float(gold_right[i] / n_gold[i]) if n_gold[i] else None,
-            median_time_ms=_none_if_nan(medians[i]),
-            n_closed_assignments=int(closed[i]),
-            skip_rate=float(skipped[i] / closed[i]) if closed[i] else None,
-            flag_rate=float(flagged[i] / closed[i]) if closed[i] else None,
-            both_bad_rate=float(both_bad[i] / all_judgments[i]) if all_judgments[i] else None,
-            excluded=lid in excluded,
-            needs_review=agree is not None and agree < project.review_threshold,
-        ))
+        rows.append(
+            LabelerRow(
+                labeler_id=lid,
+                username=names.get(lid, str(lid)),
+                n_judgments=int(all_judgments[i]),
+                n_scored=int(agreement_rows.n_scored[i]),
+                agreement=agree,
+                agreement_low=_none_if_nan(agreement_rows.agreement_low[i]),
+                agreement_high=_none_if_nan(agreement_rows.agreement_high[i]),
+                kappa=_none_if_nan(agreement_rows.kappa[i]),
+                n_gold=int(n_gold[i]),
+                gold_accuracy=float(gold_right[i] / n_gold[i]) if n_gold[i] else None,
+                median_time_ms=_none_if_nan(medians[i]),
+                n_closed_assignments=int(closed[i]),
+                skip_rate=float(skipped[i] / closed[i]) if closed[i] else None,
+                flag_rate=float(flagged[i] / closed[i]) if closed[i] else None,
+                both_bad_rate=float(both_bad[i] / all_judgments[i]) if all_judgments[i] else None,
+                excluded=lid in excluded,
+                needs_review=agree is not None and agree < project.review_threshold,
+            )
+        )
     # Ranked by the Wilson lower bound, so a labeler with 3 judgments does not outrank one with 300.
     rows.sort(key=lambda r: (r.agreement_low is None, -(r.agreement_low or 0.0), r.username))
     return rows
@@ -225,20 +259,31 @@ def _policy_ranking(
     if not usable.any():
         return []
     policy_ids, codes = dense_codes(np.concatenate([data.policy_a[usable], data.policy_b[usable]]))
-    a, b = codes[: usable.sum()], codes[usable.sum():]
+    a, b = codes[: usable.sum()], codes[usable.sum() :]
     score = np.array([1.0, 0.0, 0.5])[data.choice[usable]]
     fit = ranking.policy_ranking(a, b, score, n_policies=len(policy_ids), n_resamples=n_resamples, seed=seed)
     names = dict(Policy.objects.filter(project=project, id__in=policy_ids.tolist()).values_list("id", "name"))
     rows = [
-        PolicyRow(int(pid), names.get(int(pid), str(pid)), float(fit.rating[i]), _none_if_nan(fit.rating_low[i]),
-                  _none_if_nan(fit.rating_high[i]), int(fit.n_comparisons[i]), _none_if_nan(fit.win_rate[i]))
+        PolicyRow(
+            int(pid),
+            names.get(int(pid), str(pid)),
+            float(fit.rating[i]),
+            _none_if_nan(fit.rating_low[i]),
+            _none_if_nan(fit.rating_high[i]),
+            int(fit.n_comparisons[i]),
+            _none_if_nan(fit.win_rate[i]),
+        )
         for i, pid in enumerate(policy_ids)
     ]
     return sorted(rows, key=lambda r: -r.rating)
 
 
 def agreement_report_build(
-    *, project: Project, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, split_limit: int = 50,
+    *,
+    project: Project,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    split_limit: int = 50,
     data: ComparisonArrays | None = None,
 ) -> AgreementReport:
     """Compute the whole report from one columnar read of the project's current comparisons."""
@@ -279,8 +324,13 @@ def agreement_report_build(
     if conf_counts is None:
         notes.append("No confidence values were given, so there is no ordinal coefficient.")
     per_labeler = consensus.labeler_agreement(
-        labeler_idx=labeler_idx[preference], unit_idx=pair_idx, value_idx=choice, n_labelers=len(labeler_ids),
-        n_units=n_pairs, n_values=n_values, counted=in_agreement,
+        labeler_idx=labeler_idx[preference],
+        unit_idx=pair_idx,
+        value_idx=choice,
+        n_labelers=len(labeler_ids),
+        n_units=n_pairs,
+        n_values=n_values,
+        counted=in_agreement,
     )
     levels = consensus.agreement_levels(choice_counts)
     level_counts = np.bincount(levels, minlength=len(consensus.LEVEL_NAMES))
@@ -295,17 +345,22 @@ def agreement_report_build(
         project=project.slug,
         review_threshold=project.review_threshold,
         n_judgments=len(data),
-        n_pairs=int(len(dense_codes(data.pair_id)[0])),
+        n_pairs=len(dense_codes(data.pair_id)[0]),
         n_labelers=len(labeler_ids),
         n_both_bad=int((data.choice == BOTH_BAD).sum()),
         excluded_labeler_ids=sorted(excluded),
         coefficients=coefficients,
         consensus_levels=dict(zip(consensus.LEVEL_NAMES, map(int, level_counts))),
         labelers=_labeler_table(
-            project, data, excluded, agreement_rows=per_labeler, labeler_ids=labeler_ids,
-            labeler_idx=labeler_idx, activity=activity,
+            project,
+            data,
+            excluded,
+            agreement_rows=per_labeler,
+            labeler_ids=labeler_ids,
+            labeler_idx=labeler_idx,
+            activity=activity,
         ),
-        n_split_pairs=int(len(split)),
+        n_split_pairs=len(split),
         split_pairs=split_rows,
         ranking=_policy_ranking(project, data, ~data.is_gold & counted, n_resamples=n_resamples, seed=seed),
         n_resamples=n_resamples,

@@ -1,4 +1,5 @@
 """Handing pairs to labelers: leases with overlap, expiry, gold mixing, safe under concurrency on PostgreSQL."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ def assignment_next(
         try:
             with transaction.atomic():
                 pair = None
-                for gold in ((True, False) if prefer_gold else (False,)):
+                for gold in (True, False) if prefer_gold else (False,):
                     pair = _lock_next_pair(project, labeler, gold=gold)
                     if pair is not None:
                         break

@@ -1,4 +1,5 @@
 """Injectable clock and randomness, so lease expiry and display order can be controlled in tests."""
+
 from __future__ import annotations
 
 import random

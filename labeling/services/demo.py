@@ -1,4 +1,5 @@
 """The demo setup: one user of each role and two projects built from the shipped demo data."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,12 @@ from .projects import project_add_member, project_create
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_PASSWORD = "arbiter-demo"
-DEMO_USERS = [("admin", Role.ADMIN), ("researcher", Role.RESEARCHER), ("labeler", Role.LABELER), ("labeler2", Role.LABELER)]
+DEMO_USERS = [
+    ("admin", Role.ADMIN),
+    ("researcher", Role.RESEARCHER),
+    ("labeler", Role.LABELER),
+    ("labeler2", Role.LABELER),
+]
 FABLES_SLUG = "fables"
 HH_SLUG = "hh-harmless"
 

@@ -1,4 +1,5 @@
 """Domain errors: raised by services, turned into JSON responses by the API and messages by commands."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Researchers' exclusions of labelers: recorded with who/when/why, reversible, never deleting judgments."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -78,4 +79,3 @@ def labeler_exclusion_lift(
     exclusion.lift_reason = reason
     exclusion.save(update_fields=["lifted_by", "lifted_at", "lift_reason"])
     return exclusion
-

@@ -3,6 +3,7 @@
 Every line is parsed and checked before anything is written; a file with any error imports nothing and
 the errors name line numbers and fields. Content hashes make re-importing the same file a no-op.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from labeling.models import Pair, Policy, PolicyKind, Project, Prompt, Sample
@@ -145,12 +145,16 @@ def _upsert_prompts(project: Project, texts: dict[str, tuple[str, dict]]) -> tup
 def _upsert_samples(wanted: dict[tuple[int, int, str], tuple[str, dict]]) -> tuple[dict, int]:
     """wanted: (prompt_id, policy_id, hash) -> (text, params). Returns that key -> sample id, and the new count."""
     prompt_ids = {k[0] for k in wanted}
+
     def load() -> dict:
         found = {}
-        rows = Sample.objects.filter(prompt_id__in=prompt_ids).values_list("id", "prompt_id", "policy_id", "content_hash")
+        rows = Sample.objects.filter(prompt_id__in=prompt_ids).values_list(
+            "id", "prompt_id", "policy_id", "content_hash"
+        )
         for sid, prompt_id, policy_id, h in rows.iterator(chunk_size=5000):
             found[(prompt_id, policy_id, h)] = sid
         return found
+
     existing = load()
     new = [
         Sample(prompt_id=k[0], policy_id=k[1], content_hash=k[2], text=text, generation_params=params)
@@ -272,7 +276,9 @@ def pairs_import(
         keys.append((r, prompt_id, key_a, key_b))
     sample_ids, samples_created = _upsert_samples(wanted)
     existing = set(
-        Pair.objects.filter(project=project, prompt_id__in={k[1] for k in keys}).values_list("sample_a_id", "sample_b_id")
+        Pair.objects.filter(project=project, prompt_id__in={k[1] for k in keys}).values_list(
+            "sample_a_id", "sample_b_id"
+        )
     )
     new_pairs = {}
     for r, prompt_id, key_a, key_b in keys:

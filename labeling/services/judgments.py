@@ -1,4 +1,5 @@
 """Submitting, skipping, flagging and revising judgments. Checks come first; a rejected call writes nothing."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,8 +61,7 @@ def check_judgment(*, project: Project, judgment: Judgment) -> None:
         project.confidence_min <= judgment.confidence <= project.confidence_max
     ):
         raise DomainError(
-            f"Confidence {judgment.confidence} is outside the scale "
-            f"{project.confidence_min}–{project.confidence_max}."
+            f"Confidence {judgment.confidence} is outside the scale {project.confidence_min}–{project.confidence_max}."
         )
     if judgment.confidence is not None and judgment.choice in (Choice.A, Choice.B):
         mid = project.confidence_midpoint

@@ -1,4 +1,5 @@
 """Projects and membership."""
+
 from __future__ import annotations
 
 from typing import Any

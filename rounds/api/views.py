@@ -1,4 +1,5 @@
 """REST API of training rounds: thin views over the lifecycle services and the status selector."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -36,7 +37,9 @@ class RoundListView(APIView):
     @extend_schema(operation_id="rounds_list", responses=OpenApiTypes.OBJECT)
     def get(self, request, slug: str):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
-        rounds = TrainingRound.objects.filter(project=project).select_related("policy", "new_policy").order_by("-number")
+        rounds = (
+            TrainingRound.objects.filter(project=project).select_related("policy", "new_policy").order_by("-number")
+        )
         return Response([_summary(r) for r in rounds])
 
     @extend_schema(operation_id="rounds_create", request=RoundCreateSerializer, responses=OpenApiTypes.OBJECT)
@@ -69,7 +72,9 @@ class RoundActionView(APIView):
         "start": lambda r, user, reason: lifecycle.round_start(training_round=r, actor=user),
         "cancel": lambda r, user, reason: lifecycle.round_cancel(training_round=r, actor=user, reason=reason),
         "resume": lambda r, user, reason: lifecycle.round_resume(training_round=r, actor=user, reason=reason),
-        "close-labeling": lambda r, user, reason: lifecycle.round_close_labeling(training_round=r, actor=user, reason=reason),
+        "close-labeling": lambda r, user, reason: lifecycle.round_close_labeling(
+            training_round=r, actor=user, reason=reason
+        ),
     }
 
     @extend_schema(request=RoundActionSerializer, responses=OpenApiTypes.OBJECT)

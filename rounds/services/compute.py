@@ -1,4 +1,5 @@
 """Compute estimate of a round before launch and achieved FLOP/s after each phase."""
+
 from __future__ import annotations
 
 from labeling.models import Prompt
@@ -48,7 +49,9 @@ def round_compute_estimate(*, training_round: TrainingRound) -> dict:
     settings = round_settings_parse(training_round.settings)
     folder = ml_bridge.model_dir_if_ready(training_round.policy.artifact_path)
     if folder is None:
-        return {"note": f"the model {training_round.policy.artifact_path!r} is not available yet; estimated at sampling"}
+        return {
+            "note": f"the model {training_round.policy.artifact_path!r} is not available yet; estimated at sampling"
+        }
     parameters = ml_bridge.parameter_count(folder)
     workload = round_workload(training_round=training_round, settings=settings, parameters=parameters)
     return flops.workload_summary(workload)

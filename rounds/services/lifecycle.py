@@ -1,4 +1,5 @@
 """What researchers do with rounds: create, start, cancel, resume, close labeling early."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -84,7 +85,10 @@ def round_start(*, training_round: TrainingRound, actor: AbstractBaseUser | None
     if training_round.state != RoundState.CREATED:
         raise Conflict(f"Round {training_round.number} was already started (it is {training_round.state}).")
     return round_transition(
-        round_id=training_round.id, to_state=RoundState.SAMPLING, actor=actor, reason="started",
+        round_id=training_round.id,
+        to_state=RoundState.SAMPLING,
+        actor=actor,
+        reason="started",
         expected_from=RoundState.CREATED,
     )
 
@@ -106,6 +110,9 @@ def round_close_labeling(
 ) -> TrainingRound:
     """End labeling before the comparisons target is reached; reward training starts on what there is."""
     return round_transition(
-        round_id=training_round.id, to_state=RoundState.REWARD_TRAINING, actor=actor,
-        reason=reason or "labeling closed early", expected_from=RoundState.LABELING,
+        round_id=training_round.id,
+        to_state=RoundState.REWARD_TRAINING,
+        actor=actor,
+        reason=reason or "labeling closed early",
+        expected_from=RoundState.LABELING,
     )

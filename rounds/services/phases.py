@@ -1,4 +1,5 @@
 """Running a round's phases: claiming a phase for one task, sampling and pair building, the labeling check."""
+
 from __future__ import annotations
 
 import random
@@ -184,8 +185,9 @@ def round_sample(*, round_id: int, task_id: str) -> None:
 
 
 def round_comparisons(*, training_round: TrainingRound) -> int:
-    return Comparison.objects.filter(pair__batch=training_round.batch, pair__project_id=training_round.project_id,
-                                     is_current=True).count()
+    return Comparison.objects.filter(
+        pair__batch=training_round.batch, pair__project_id=training_round.project_id, is_current=True
+    ).count()
 
 
 def round_labeling_check(*, round_id: int) -> bool:

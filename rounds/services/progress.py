@@ -1,4 +1,5 @@
 """Progress of a running phase: percent, message and ETA written to the round's row; a cancel stops the phase."""
+
 from __future__ import annotations
 
 import time

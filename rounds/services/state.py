@@ -1,4 +1,5 @@
 """The round state machine: the only place a round's state changes, each change recorded with who/when/why."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser

@@ -1,4 +1,5 @@
 """The training phases of a round: reward model on the comparisons, PPO against it, and evaluation."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,9 @@ def round_artifact_dir(training_round: TrainingRound) -> Path:
     """The round's own folder; its creation time in the name keeps it unique even if a database is recreated."""
     if not training_round.artifact_dir:
         stamp = training_round.created_at.strftime("%Y%m%dT%H%M%S%f")
-        folder = Path(django_settings.ARTIFACT_DIR) / "rounds" / f"{training_round.project.slug}-{training_round.id}-{stamp}"
+        folder = (
+            Path(django_settings.ARTIFACT_DIR) / "rounds" / f"{training_round.project.slug}-{training_round.id}-{stamp}"
+        )
         TrainingRound.objects.filter(id=training_round.id).update(artifact_dir=str(folder))
         training_round.artifact_dir = str(folder)
     folder = Path(training_round.artifact_dir)
@@ -85,8 +88,11 @@ def round_reward_train(*, round_id: int, task_id: str) -> None:
     batches = round_training_batches(training_round=training_round, cumulative=settings.cumulative)
     progress(0.0, "exporting comparisons")
     train, held, export, manifest_hash = round_preferences_export(
-        training_round=training_round, batches=batches, heldout_fraction=settings.rm_heldout_fraction,
-        seed=settings.seed, folder=folder,
+        training_round=training_round,
+        batches=batches,
+        heldout_fraction=settings.rm_heldout_fraction,
+        seed=settings.seed,
+        folder=folder,
     )
     export_path = Path(export.path)
     config = ml_bridge.reward_config(settings, instruction_template=project.instruction_template)
@@ -187,13 +193,16 @@ def round_evaluate(*, round_id: int, task_id: str) -> None:
     texts = [p.text for p in prompts]
     new_dir = ml_bridge.model_dir(training_round.new_policy.artifact_path)
     old_dir = ml_bridge.model_dir(training_round.policy.artifact_path)
+
     def config(offset: int):
         return ml_bridge.sampling_config(
             settings, instruction_template=project.instruction_template, samples_per_prompt=1, seed_offset=offset
         )
 
     new = ml_bridge.samples_generate(folder=new_dir, prompts=texts, config=config(777), progress=progress.span(0, 0.35))
-    old = ml_bridge.samples_generate(folder=old_dir, prompts=texts, config=config(778), progress=progress.span(0.35, 0.7))
+    old = ml_bridge.samples_generate(
+        folder=old_dir, prompts=texts, config=config(778), progress=progress.span(0.35, 0.7)
+    )
     progress(0.75, "scoring with the reward model")
     rm_dir = Path(training_round.reward_model.artifact_path)
     scores = ml_bridge.responses_score(
@@ -206,8 +215,12 @@ def round_evaluate(*, round_id: int, task_id: str) -> None:
         policy=new_dir, reference=old_dir, prompts=texts, responses=[g.text for g in new], template=template
     )
     initial_dir = ml_bridge.model_dir(training_round.initial_policy.artifact_path)
-    kl_initial = kl_previous if initial_dir == old_dir else ml_bridge.policy_kl(
-        policy=new_dir, reference=initial_dir, prompts=texts, responses=[g.text for g in new], template=template
+    kl_initial = (
+        kl_previous
+        if initial_dir == old_dir
+        else ml_bridge.policy_kl(
+            policy=new_dir, reference=initial_dir, prompts=texts, responses=[g.text for g in new], template=template
+        )
     )
     mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
     with transaction.atomic():

@@ -1,4 +1,5 @@
 """Headless Chromium fixtures for the end-to-end browser tests: a logged-in page that fails the test on console errors."""
+
 from __future__ import annotations
 
 import os

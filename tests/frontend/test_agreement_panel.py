@@ -1,4 +1,5 @@
 """The agreement panel of the project page in Chromium: numbers from the API, sorting, exclude and lift."""
+
 from __future__ import annotations
 
 import json
@@ -15,15 +16,27 @@ from .conftest import log_in_with_keyboard
 pytestmark = pytest.mark.browser
 
 
-def test_agreement_panel_shows_report_sorts_and_excludes(live_server, researcher, make_user, make_project, new_page,
-                                                         screenshot):
+def test_agreement_panel_shows_report_sorts_and_excludes(
+    live_server, researcher, make_user, make_project, new_page, screenshot
+):
     careful = [make_user(Role.LABELER, username=f"careful-{i}") for i in range(3)]
     contrarian = make_user(Role.LABELER, username="contrarian")
     project = make_project(pairs=0, members=[*careful, contrarian])
-    pairs_import(project=project, lines=[
-        json.dumps({"prompt": f"p{i}", "response_a": f"x{i}", "response_b": f"y{i}", "policy_a": "base",
-                    "policy_b": "tuned"}) for i in range(6)
-    ])
+    pairs_import(
+        project=project,
+        lines=[
+            json.dumps(
+                {
+                    "prompt": f"p{i}",
+                    "response_a": f"x{i}",
+                    "response_b": f"y{i}",
+                    "policy_a": "base",
+                    "policy_b": "tuned",
+                }
+            )
+            for i in range(6)
+        ],
+    )
     for i, pair in enumerate(Pair.objects.filter(project=project).order_by("id")):
         for user in careful[: 3 if i < 4 else 2]:
             judge(pair, user, "b", 8, swapped=bool(i % 2))

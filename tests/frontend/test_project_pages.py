@@ -1,4 +1,5 @@
 """Researcher pages in the browser: live progress, import errors per line, and what labelers may not reach."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,13 @@ def judge(project, labeler, n: int) -> list[Comparison]:
     made = []
     for _ in range(n):
         assignment = assignment_next(project=project, labeler=labeler)
-        made.append(comparison_submit(assignment_id=assignment.id, labeler=labeler, judgment=Judgment(choice="a", confidence=2, time_spent_ms=4000)))
+        made.append(
+            comparison_submit(
+                assignment_id=assignment.id,
+                labeler=labeler,
+                judgment=Judgment(choice="a", confidence=2, time_spent_ms=4000),
+            )
+        )
     return made
 
 
@@ -35,27 +42,40 @@ def test_researcher_sees_progress_update(live_server, researcher, make_user, mak
     page.wait_for_selector("[data-live-status]:has-text('updated')")
 
     judge(project, labeler, 3)
-    page.wait_for_function("() => document.querySelector(\"#progress [data-live='project.comparisons']\").textContent === '3'", timeout=15_000)
+    page.wait_for_function(
+        "() => document.querySelector(\"#progress [data-live='project.comparisons']\").textContent === '3'",
+        timeout=15_000,
+    )
     assert page.inner_text("#progress [data-live='project.completion']") == "25%"
     assert labeler.username in page.inner_text("#labelers")
     page.reload()
     assert page.locator("#recent tbody tr").count() == 3
-    assert page.locator("#agreement").is_visible() and page.locator("#rounds").is_visible() and page.locator("#exports").is_visible()
+    assert (
+        page.locator("#agreement").is_visible()
+        and page.locator("#rounds").is_visible()
+        and page.locator("#exports").is_visible()
+    )
     screenshot(page, "project-page")
 
 
-def test_import_form_shows_errors_per_line_and_imports_a_good_file(live_server, researcher, make_project, new_page, tmp_path, console):
+def test_import_form_shows_errors_per_line_and_imports_a_good_file(
+    live_server, researcher, make_project, new_page, tmp_path, console
+):
     project = make_project(pairs=0)
     bad = tmp_path / "bad.jsonl"
     bad.write_text(
-        "\n".join([
-            json.dumps({"prompt": "p1", "response_a": "x", "response_b": "y"}),
-            "{not json",
-            json.dumps({"prompt": "p3", "response_a": "only one"}),
-        ])
+        "\n".join(
+            [
+                json.dumps({"prompt": "p1", "response_a": "x", "response_b": "y"}),
+                "{not json",
+                json.dumps({"prompt": "p3", "response_a": "only one"}),
+            ]
+        )
     )
     good = tmp_path / "good.jsonl"
-    good.write_text("\n".join(json.dumps({"prompt": f"p{i}", "response_a": f"a{i}", "response_b": f"b{i}"}) for i in range(4)))
+    good.write_text(
+        "\n".join(json.dumps({"prompt": f"p{i}", "response_a": f"a{i}", "response_b": f"b{i}"}) for i in range(4))
+    )
     page = new_page()
     log_in_with_keyboard(page, live_server.url, researcher.username)
     page.goto(f"{live_server.url}/projects/{project.slug}/")

@@ -1,10 +1,15 @@
 """Instructions Markdown is rendered with an allow-list; confidence labels follow the project's scale."""
+
 from frontend.rendering import markdown_safe
 from frontend.workspace_config import confidence_labels
 
 
 def test_markdown_keeps_formatting_and_neutralises_html():
-    html = str(markdown_safe("# Rules\n\nBe **kind**.\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) <img src=x onerror=alert(3)>"))
+    html = str(
+        markdown_safe(
+            "# Rules\n\nBe **kind**.\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) <img src=x onerror=alert(3)>"
+        )
+    )
     assert "<h1>Rules</h1>" in html
     assert "<strong>kind</strong>" in html
     assert "<script" not in html and "<img" not in html

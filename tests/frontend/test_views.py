@@ -1,4 +1,5 @@
 """Server-side routing and permissions of the browser pages (Django test client, no browser)."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,7 +47,12 @@ def test_workspace_never_ships_policy_or_gold_information(labeler, make_project)
     from labeling.services.imports import pairs_import
 
     project = make_project(pairs=0, members=[labeler])
-    pairs_import(project=project, lines=['{"prompt": "p", "response_a": "x", "response_b": "y", "policy_a": "secret-policy", "gold_choice": "a"}'])
+    pairs_import(
+        project=project,
+        lines=[
+            '{"prompt": "p", "response_a": "x", "response_b": "y", "policy_a": "secret-policy", "gold_choice": "a"}'
+        ],
+    )
     body = client_for(labeler).get(f"/label/{project.slug}/").content.decode()
     assert "secret-policy" not in body and "gold" not in body.lower()
 

@@ -1,4 +1,5 @@
 """The labeler workspace end to end in headless Chromium: keyboard-only labeling, skip, flag, empty queue, DB state."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,9 +25,13 @@ def wait_for_pair(page, previous_left: str | None = None) -> tuple[int, str, str
     return assignment_id, page.inner_text("#response-left"), page.inner_text("#response-right")
 
 
-def test_labeler_works_through_the_queue_with_the_keyboard_only(live_server, make_user, make_project, logged_in, screenshot):
+def test_labeler_works_through_the_queue_with_the_keyboard_only(
+    live_server, make_user, make_project, logged_in, screenshot
+):
     labeler = make_user("labeler")
-    project = make_project(pairs=7, members=[labeler], overlap=1, gold_rate=0.0, instructions="Prefer **accurate** answers.")
+    project = make_project(
+        pairs=7, members=[labeler], overlap=1, gold_rate=0.0, instructions="Prefer **accurate** answers."
+    )
     page = logged_in(labeler)
     page.wait_for_url(f"**/label/{project.slug}/")
 
@@ -47,7 +52,9 @@ def test_labeler_works_through_the_queue_with_the_keyboard_only(live_server, mak
         pressed = page.locator("[data-choice][aria-pressed='true']")
         assert pressed.get_attribute("data-choice") == shown_choice
         if shown_confidence is not None:
-            assert page.locator("[data-confidence][aria-pressed='true']").get_attribute("data-confidence") == str(shown_confidence)
+            assert page.locator("[data-confidence][aria-pressed='true']").get_attribute("data-confidence") == str(
+                shown_confidence
+            )
         if step == 0:
             screenshot(page, "workspace-choice-made")
         if step == 4:
@@ -72,7 +79,12 @@ def test_labeler_works_through_the_queue_with_the_keyboard_only(live_server, mak
     assert page.inner_text("#remaining") == "0"
     screenshot(page, "workspace-empty-queue")
 
-    comparisons = {c.assignment_id: c for c in Comparison.objects.filter(labeler=labeler).select_related("pair__sample_a", "pair__sample_b", "assignment")}
+    comparisons = {
+        c.assignment_id: c
+        for c in Comparison.objects.filter(labeler=labeler).select_related(
+            "pair__sample_a", "pair__sample_b", "assignment"
+        )
+    }
     assert len(comparisons) == 5
     for assignment_id, left_text, right_text, shown_choice, shown_confidence in seen:
         c = comparisons[assignment_id]
@@ -84,7 +96,9 @@ def test_labeler_works_through_the_queue_with_the_keyboard_only(live_server, mak
         expected_choice = SHOWN_TO_CANONICAL[shown_choice][shown_swapped] if shown_choice in "ab" else shown_choice
         assert c.choice == expected_choice
         assert c.shown_confidence == shown_confidence
-        expected_confidence = None if shown_confidence is None else (10 - shown_confidence if shown_swapped else shown_confidence)
+        expected_confidence = (
+            None if shown_confidence is None else (10 - shown_confidence if shown_swapped else shown_confidence)
+        )
         assert c.confidence == expected_confidence
         assert 0 < c.time_spent_ms < 60_000
     assert comparisons[seen[4][0]].rationale == "Left is shorter & <b>clearer</b>"
@@ -96,13 +110,26 @@ def test_labeler_works_through_the_queue_with_the_keyboard_only(live_server, mak
 
 
 def test_workspace_escapes_text_and_shows_instructions(live_server, make_user, make_project, new_page, screenshot):
-    from labeling.services.imports import pairs_import
     import json
 
+    from labeling.services.imports import pairs_import
+
     labeler = make_user("labeler")
-    project = make_project(pairs=0, members=[labeler], gold_rate=0.0, instructions="# Rules\n\n<script>window.__pwned = 1</script>Be **kind**.")
-    long_prompt = "Human: <img src=x onerror='window.__pwned=2'> hello\n\n" + "\n".join(f"line {i}" for i in range(40)) + "\n\nAssistant:"
-    pairs_import(project=project, lines=[json.dumps({"prompt": long_prompt, "response_a": "<b>bold?</b>\nsecond line", "response_b": "plain"})])
+    project = make_project(
+        pairs=0,
+        members=[labeler],
+        gold_rate=0.0,
+        instructions="# Rules\n\n<script>window.__pwned = 1</script>Be **kind**.",
+    )
+    long_prompt = (
+        "Human: <img src=x onerror='window.__pwned=2'> hello\n\n"
+        + "\n".join(f"line {i}" for i in range(40))
+        + "\n\nAssistant:"
+    )
+    pairs_import(
+        project=project,
+        lines=[json.dumps({"prompt": long_prompt, "response_a": "<b>bold?</b>\nsecond line", "response_b": "plain"})],
+    )
     page = new_page()
     log_in_with_keyboard(page, live_server.url, labeler.username)
     page.wait_for_selector("#task:not([hidden])")
@@ -135,7 +162,9 @@ def test_demo_data_in_the_workspace(live_server, new_page, screenshot):
     page.wait_for_selector("#task:not([hidden])")
     assert "Assistant:" in page.inner_text("#prompt")
     # Collapsed to a scrolled box that opens at the end of the dialogue, the turn being answered.
-    assert page.evaluate("() => { const p = document.getElementById('prompt'); return p.classList.contains('collapsed') && p.scrollTop > 0 && p.scrollTop + p.clientHeight >= p.scrollHeight - 2; }")
+    assert page.evaluate(
+        "() => { const p = document.getElementById('prompt'); return p.classList.contains('collapsed') && p.scrollTop > 0 && p.scrollTop + p.clientHeight >= p.scrollHeight - 2; }"
+    )
     screenshot(page, "workspace-demo-hh", full_page=False)
     page.goto(f"{live_server.url}/label/fables/")
     page.wait_for_selector("#task:not([hidden])")

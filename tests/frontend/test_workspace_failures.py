@@ -1,4 +1,5 @@
 """The workspace when things go wrong: an expired lease, a dropped request, a narrow (200% zoom) window."""
+
 from __future__ import annotations
 
 from datetime import timedelta

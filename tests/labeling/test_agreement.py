@@ -1,4 +1,5 @@
 """Agreement coefficients against the independent references (krippendorff, statsmodels, scikit-learn)."""
+
 from __future__ import annotations
 
 import itertools
@@ -70,7 +71,9 @@ def assert_same(ours, ref) -> None:
         assert ours == pytest.approx(ref, abs=1e-9)
 
 
-@pytest.mark.parametrize(("level", "published"), [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)])
+@pytest.mark.parametrize(
+    ("level", "published"), [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)]
+)
 def test_alpha_reproduces_krippendorffs_published_example(level, published):
     assert round(krippendorff_alpha(KRIPPENDORFF_2011, level_of_measurement=level), 3) == published
     assert krippendorff_alpha(KRIPPENDORFF_2011, level_of_measurement=level) == pytest.approx(

@@ -1,4 +1,5 @@
 """The project agreement report from PostgreSQL, checked against the reference packages on the canonical data."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,8 @@ def judge(pair: Pair, labeler, choice: str, confidence: int | None, *, swapped: 
     shown_choice = SHOWN[choice] if swapped else choice
     shown_conf = None if confidence is None else (10 - confidence if swapped else confidence)
     return comparison_submit(
-        assignment_id=assignment.id, labeler=labeler,
+        assignment_id=assignment.id,
+        labeler=labeler,
         judgment=Judgment(choice=shown_choice, confidence=shown_conf, time_spent_ms=time_ms),
     )
 
@@ -58,8 +60,17 @@ def judged_project(make_user, make_project):
     lines = []
     for i in range(30):
         pa, pb = rng.choice(3, size=2, replace=False)
-        lines.append(json.dumps({"prompt": f"prompt {i}", "response_a": f"a{i}", "response_b": f"b{i}",
-                                 "policy_a": policies[pa], "policy_b": policies[pb]}))
+        lines.append(
+            json.dumps(
+                {
+                    "prompt": f"prompt {i}",
+                    "response_a": f"a{i}",
+                    "response_b": f"b{i}",
+                    "policy_a": policies[pa],
+                    "policy_b": policies[pb],
+                }
+            )
+        )
     pairs_import(project=project, lines=lines)
     pairs = list(Pair.objects.filter(project=project).order_by("id"))
     nominal = np.full((4, len(pairs)), np.nan)
@@ -82,10 +93,12 @@ def coefficient(report, name: str, variable: str = "choice"):
 
 
 def test_report_coefficients_match_reference_packages_on_canonical_choices(judged_project):
-    project, labelers, pairs, nominal, ordinal = judged_project
+    project, _labelers, pairs, nominal, ordinal = judged_project
     report = agreement_report_build(project=project, n_resamples=200, seed=1)
     alpha = coefficient(report, "krippendorff_alpha")
-    assert alpha.interval.estimate == pytest.approx(krippendorff.alpha(nominal, level_of_measurement="nominal"), abs=1e-9)
+    assert alpha.interval.estimate == pytest.approx(
+        krippendorff.alpha(nominal, level_of_measurement="nominal"), abs=1e-9
+    )
     assert alpha.interval.low < alpha.interval.estimate < alpha.interval.high
     ordinal_alpha = coefficient(report, "krippendorff_alpha", "confidence")
     assert ordinal_alpha.interval.estimate == pytest.approx(
@@ -127,7 +140,7 @@ def test_binary_copy_and_values_list_paths_read_the_same_arrays(judged_project):
 
 
 def test_per_labeler_quality_and_review_marks(judged_project, make_user):
-    project, labelers, pairs, nominal, _ = judged_project
+    project, labelers, _pairs, nominal, _ = judged_project
     report = agreement_report_build(project=project, n_resamples=0)
     rows = {r.labeler_id: r for r in report.labelers}
     for lab, user in enumerate(labelers):
@@ -139,18 +152,24 @@ def test_per_labeler_quality_and_review_marks(judged_project, make_user):
     assert lows == sorted(lows, reverse=True)
     project.review_threshold = 1.01
     project.save()
-    assert all(r.needs_review for r in agreement_report_build(project=project, n_resamples=0).labelers
-               if r.agreement is not None)
+    assert all(
+        r.needs_review
+        for r in agreement_report_build(project=project, n_resamples=0).labelers
+        if r.agreement is not None
+    )
 
 
 def test_gold_accuracy_skip_and_flag_rates(make_user, make_project):
     labeler = make_user(Role.LABELER)
     project = make_project(pairs=0, members=[labeler])
-    lines = [json.dumps({"prompt": f"p{i}", "response_a": "x", "response_b": f"y{i}", "gold_choice": "a"})
-             for i in range(4)]
+    lines = [
+        json.dumps({"prompt": f"p{i}", "response_a": "x", "response_b": f"y{i}", "gold_choice": "a"}) for i in range(4)
+    ]
     pairs_import(project=project, lines=lines)
-    pairs_import(project=project, lines=[json.dumps({"prompt": f"q{i}", "response_a": "x", "response_b": f"z{i}"})
-                                         for i in range(4)])
+    pairs_import(
+        project=project,
+        lines=[json.dumps({"prompt": f"q{i}", "response_a": "x", "response_b": f"z{i}"}) for i in range(4)],
+    )
     gold = list(Pair.objects.filter(project=project, is_gold=True).order_by("id"))
     plain = list(Pair.objects.filter(project=project, is_gold=False).order_by("id"))
     for pair, choice, swapped in zip(gold, ["a", "a", "b", "tie"], [True, False, True, False]):
@@ -172,7 +191,7 @@ def test_gold_accuracy_skip_and_flag_rates(make_user, make_project):
 
 
 def test_exclusion_changes_the_numbers_and_is_reversible(judged_project, researcher, labeler):
-    project, labelers, pairs, nominal, _ = judged_project
+    project, labelers, _pairs, nominal, _ = judged_project
     target = labelers[3]
     exclusion = exclusions.labeler_exclude(project=project, labeler=target, reason="rushed", excluded_by=researcher)
     assert exclusions.excluded_labeler_ids(project) == {target.id}
@@ -187,7 +206,9 @@ def test_exclusion_changes_the_numbers_and_is_reversible(judged_project, researc
     assert alpha == pytest.approx(krippendorff.alpha(nominal[:3], level_of_measurement="nominal"), abs=1e-9)
     row = next(r for r in report.labelers if r.labeler_id == target.id)
     assert row.excluded and row.n_judgments > 0  # still shown, judged against the others
-    lifted = exclusions.labeler_exclusion_lift(project=project, labeler=target, reason="retrained", lifted_by=researcher)
+    lifted = exclusions.labeler_exclusion_lift(
+        project=project, labeler=target, reason="retrained", lifted_by=researcher
+    )
     assert lifted.id == exclusion.id and lifted.lifted_by == researcher and lifted.lift_reason == "retrained"
     assert exclusions.excluded_labeler_ids(project) == set()
     with pytest.raises(NotFound):
@@ -202,8 +223,9 @@ def test_api_report_and_exclusions_for_researchers_only(judged_project, research
     as_labeler = api_client_for(labelers[0])
     assert as_labeler.get(f"/api/v1/projects/{project.slug}/agreement/").status_code == 403
     assert as_labeler.get(f"/api/v1/projects/{project.slug}/exclusions/").status_code == 403
-    denied = as_labeler.post(f"/api/v1/projects/{project.slug}/exclusions/",
-                             {"username": labelers[1].username, "reason": "x"}, format="json")
+    denied = as_labeler.post(
+        f"/api/v1/projects/{project.slug}/exclusions/", {"username": labelers[1].username, "reason": "x"}, format="json"
+    )
     assert denied.status_code == 403 and exclusions.excluded_labeler_ids(project) == set()
     client = api_client_for(researcher)
     body = client.get(f"/api/v1/projects/{project.slug}/agreement/?resamples=50&seed=2").json()
@@ -214,7 +236,9 @@ def test_api_report_and_exclusions_for_researchers_only(judged_project, research
     assert again["coefficients"] == body["coefficients"]  # seeded: the same intervals every time
     url = f"/api/v1/projects/{project.slug}/exclusions/"
     created = client.post(url, {"username": labelers[1].username, "reason": "low agreement"}, format="json")
-    assert created.status_code == 201 and created.json()["active"] and created.json()["created_by"] == researcher.username
+    assert (
+        created.status_code == 201 and created.json()["active"] and created.json()["created_by"] == researcher.username
+    )
     assert client.post(url, {"username": labelers[1].username, "reason": "x"}, format="json").status_code == 409
     assert client.post(url, {"username": "nobody", "reason": "x"}, format="json").status_code == 404
     assert client.post(url, {"reason": "x"}, format="json").status_code == 400

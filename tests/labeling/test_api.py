@@ -1,4 +1,5 @@
 """The REST API: roles and permissions, JSON errors, the label-through-the-API flow."""
+
 import json
 
 import pytest
@@ -27,7 +28,10 @@ def test_researcher_creates_project_imports_and_adds_members(researcher, labeler
     upload = SimpleUploadedFile("pairs.jsonl", "\n".join(pair_lines(4)).encode())
     imported = client.post("/api/v1/projects/summaries/imports/pairs/", {"file": upload}, format="multipart")
     assert imported.status_code == 201 and imported.json()["pairs_created"] == 4
-    assert client.post("/api/v1/projects/summaries/members/", {"username": labeler.username}, format="json").status_code == 201
+    assert (
+        client.post("/api/v1/projects/summaries/members/", {"username": labeler.username}, format="json").status_code
+        == 201
+    )
     assert [p["slug"] for p in api_client_for(labeler).get("/api/v1/projects/").json()] == ["summaries"]
 
 
@@ -122,7 +126,11 @@ def test_progress_counts(labeler, researcher, api_client_for, make_project):
     assert mine["me"] == {"done_today": 1, "done_in_project": 1, "remaining": 1}
     assert "project" not in mine
     full = api_client_for(researcher).get(f"/api/v1/projects/{project.slug}/progress/").json()
-    assert (full["project"]["complete_pairs"], full["project"]["comparisons"], full["project"]["completion"]) == (1, 1, 0.5)
+    assert (full["project"]["complete_pairs"], full["project"]["comparisons"], full["project"]["completion"]) == (
+        1,
+        1,
+        0.5,
+    )
 
 
 def test_openapi_schema_and_docs_are_served(labeler):

@@ -1,4 +1,5 @@
 """Dense id codes and group medians against numpy's unique and median."""
+
 import numpy as np
 
 from labeling.arrays import dense_codes, group_median
@@ -6,8 +7,13 @@ from labeling.arrays import dense_codes, group_median
 
 def test_dense_codes_equal_numpy_unique_for_small_and_huge_ids():
     rng = np.random.default_rng(0)
-    for ids in (rng.integers(0, 50, 1000), rng.integers(0, 10**12, 1000), np.array([5]), np.array([3, 3]),
-                np.zeros(0, dtype=np.int64)):
+    for ids in (
+        rng.integers(0, 50, 1000),
+        rng.integers(0, 10**12, 1000),
+        np.array([5]),
+        np.array([3, 3]),
+        np.zeros(0, dtype=np.int64),
+    ):
         ours, codes = dense_codes(ids)
         ref, ref_codes = np.unique(ids, return_inverse=True)
         assert np.array_equal(ours, ref) and np.array_equal(codes, ref_codes)

@@ -1,4 +1,6 @@
 """Assignment: overlap, never twice, leases and their expiry, gold mixing, open-lease limit."""
+
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -27,10 +29,8 @@ def test_overlap_is_respected_and_no_labeler_sees_a_pair_twice(make_project, mak
     seen = {labeler.id: set() for labeler in labelers}
     for _ in range(3):
         for labeler in labelers:
-            try:
+            with contextlib.suppress(QueueEmpty):
                 seen[labeler.id].add(judge(project, labeler).pair_id)
-            except QueueEmpty:
-                pass
     assert sorted(Pair.objects.filter(project=project).values_list("submitted_count", flat=True)) == [2, 2, 2]
     assert sum(len(s) for s in seen.values()) == 6
     assert all(len(s) == len(Assignment.objects.filter(labeler_id=uid)) for uid, s in seen.items())

@@ -1,4 +1,5 @@
 """Many labelers at once against PostgreSQL: overlap holds, nobody sees a pair twice, nothing is lost."""
+
 import threading
 import time
 from collections import Counter

@@ -1,4 +1,5 @@
 """Consensus, leave-one-out agreement, the unit bootstrap and Bradley–Terry against direct or independent fits."""
+
 from __future__ import annotations
 
 import krippendorff
@@ -57,8 +58,13 @@ def test_leave_one_out_agreement_matches_a_direct_recount():
     lab, unit, value = (np.array(col) for col in zip(*judgments))
     counted = lab != 5  # labeler 5 is excluded: compared with the others, never part of their majority
     result = labeler_agreement(
-        labeler_idx=lab, unit_idx=unit, value_idx=value, n_labelers=n_labelers, n_units=n_units,
-        n_values=n_values, counted=counted,
+        labeler_idx=lab,
+        unit_idx=unit,
+        value_idx=value,
+        n_labelers=n_labelers,
+        n_units=n_units,
+        n_values=n_values,
+        counted=counted,
     )
     scored, agree = naive_labeler_agreement(judgments, n_labelers, counted)
     assert result.n_scored.tolist() == scored
@@ -155,9 +161,7 @@ def test_bradley_terry_matches_an_independent_scipy_fit():
         residual = score - 1 / (1 + np.exp(-(theta[a] - theta[b])))
         return -np.bincount(a, residual, minlength=p) + np.bincount(b, residual, minlength=p) + ridge * theta
 
-    reference = minimize(
-        negative_log_likelihood, np.zeros(p), jac=gradient, method="BFGS", options={"gtol": 1e-11}
-    ).x
+    reference = minimize(negative_log_likelihood, np.zeros(p), jac=gradient, method="BFGS", options={"gtol": 1e-11}).x
     ours = bradley_terry_fit(win_matrix(a, b, score, n_policies=p), ridge=ridge)
     assert np.allclose(ours, reference, atol=1e-7)
     assert abs(ours.sum()) < 1e-9  # the ridge centres θ

@@ -1,4 +1,5 @@
 """Imports: both pair formats, HH-RLHF splitting, line-numbered errors, atomicity and idempotence."""
+
 import gzip
 import json
 
@@ -119,5 +120,5 @@ def test_skip_invalid_imports_the_valid_lines_of_the_real_file_and_reports_the_r
     assert result.pairs_created + result.pairs_existing == 1798
     for raw in lines[:5]:
         row = json.loads(raw)
-        prompt, chosen, rejected = split_hh_dialogue(row["chosen"], row["rejected"])
+        prompt, chosen, _rejected = split_hh_dialogue(row["chosen"], row["rejected"])
         assert row["chosen"] == prompt + " " + chosen or row["chosen"].startswith(prompt)

@@ -1,4 +1,5 @@
 """Judgments: canonical order despite display order, validation without side effects, immutable revisions."""
+
 import pytest
 
 from labeling.models import Assignment, AssignmentStatus, Comparison, Pair, PairFlag
@@ -74,7 +75,9 @@ def test_revisions_keep_the_old_row(make_project, labeler):
     project = make_project(pairs=1, gold_rate=0)
     assignment = lease(project, labeler, True)
     first = comparison_submit(assignment_id=assignment.id, labeler=labeler, judgment=Judgment(choice="a"))
-    second = comparison_revise(comparison_id=first.id, labeler=labeler, judgment=Judgment(choice="b", rationale="misread"))
+    second = comparison_revise(
+        comparison_id=first.id, labeler=labeler, judgment=Judgment(choice="b", rationale="misread")
+    )
     first.refresh_from_db()
     assert (first.choice, first.is_current) == ("b", False)
     assert (second.choice, second.revision, second.supersedes_id, second.is_current) == ("a", 2, first.id, True)

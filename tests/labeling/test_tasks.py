@@ -1,7 +1,7 @@
 """A task round trip through Redis and a real Celery worker process."""
+
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from labeling.models import Assignment, AssignmentStatus, Pair
@@ -10,7 +10,7 @@ from labeling.tasks import expire_stale_leases
 from tests.celery_worker import celery_worker_process, wait_until  # noqa: F401 - fixture
 
 
-def test_worker_expires_stale_leases(celery_worker_process, make_project, labeler):  # noqa: F811
+def test_worker_expires_stale_leases(celery_worker_process, make_project, labeler):
     project = make_project(pairs=2, gold_rate=0, lease_seconds=60)
     lease = assignment_next(project=project, labeler=labeler, now=timezone.now() - timedelta(minutes=5))
     assert Pair.objects.get(id=lease.pair_id).leased_count == 1

@@ -5,8 +5,8 @@ import pytest
 from rewards.data import PreferenceExample
 from training.models import build_tiny_model
 
-GOOD = "fox lion wolf bear eagle".split()
-BAD = "ass mouse crow frog ant".split()
+GOOD = ["fox", "lion", "wolf", "bear", "eagle"]
+BAD = ["ass", "mouse", "crow", "frog", "ant"]
 
 
 def synthetic_preferences(n: int, seed: int) -> list[PreferenceExample]:

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run(*args):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "rewards", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rewards", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_evaluate_cli_prints_json(trained_reward_model, tmp_path):
@@ -31,8 +33,21 @@ def test_evaluate_cli_prints_json(trained_reward_model, tmp_path):
 def test_train_cli_with_local_folder(tiny_base, tmp_path):
     save_preferences(tmp_path / "train.jsonl", synthetic_preferences(40, seed=3))
     done = _run(
-        "train", "--data", str(tmp_path / "train.jsonl"), "--base", str(tiny_base), "--out", str(tmp_path / "rm"),
-        "--max-length", "32", "--max-steps", "2", "--batch-size", "8", "--eval-fraction", "0.25",
+        "train",
+        "--data",
+        str(tmp_path / "train.jsonl"),
+        "--base",
+        str(tiny_base),
+        "--out",
+        str(tmp_path / "rm"),
+        "--max-length",
+        "32",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--eval-fraction",
+        "0.25",
     )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)

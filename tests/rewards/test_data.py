@@ -45,7 +45,10 @@ def test_missing_and_empty_files(tmp_path):
 
 def test_hh_rlhf_split_at_last_shared_assistant_turn(tmp_path):
     rows = [
-        {"chosen": "\n\nHuman: hi\n\nAssistant: yo\n\nHuman: help?\n\nAssistant: sure", "rejected": "\n\nHuman: hi\n\nAssistant: yo\n\nHuman: help?\n\nAssistant: no"},
+        {
+            "chosen": "\n\nHuman: hi\n\nAssistant: yo\n\nHuman: help?\n\nAssistant: sure",
+            "rejected": "\n\nHuman: hi\n\nAssistant: yo\n\nHuman: help?\n\nAssistant: no",
+        },
         {"chosen": "\n\nHuman: a\n\nAssistant: b", "rejected": "\n\nHuman: z"},
     ]
     (tmp_path / "hh.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -54,8 +54,12 @@ def test_progress_is_reported_and_can_cancel(trained_reward_model, tiny_base, tm
 
     with pytest.raises(Cancelled):
         reward_model_train(
-            config=RewardConfig(max_length=32), train=synthetic_preferences(64, 0), eval=[],
-            base_model_dir=tiny_base, out_dir=tmp_path / "cancelled", progress=cancel,
+            config=RewardConfig(max_length=32),
+            train=synthetic_preferences(64, 0),
+            eval=[],
+            base_model_dir=tiny_base,
+            out_dir=tmp_path / "cancelled",
+            progress=cancel,
         )
     assert not (tmp_path / "cancelled" / REWARD_CONFIG_FILE).exists()
 
@@ -65,8 +69,10 @@ def test_long_prompts_are_truncated_from_the_left_and_counted(tiny_base, tmp_pat
     train = [PreferenceExample(long_prompt, "fox", "ass")] + [PreferenceExample("fox", "lion", "crow")] * 7
     result = reward_model_train(
         config=RewardConfig(max_length=32, max_steps=1, batch_size=8, instruction_template="{text}"),
-        train=train, eval=[PreferenceExample(long_prompt, "lion", "crow")],
-        base_model_dir=tiny_base, out_dir=tmp_path / "rm",
+        train=train,
+        eval=[PreferenceExample(long_prompt, "lion", "crow")],
+        base_model_dir=tiny_base,
+        out_dir=tmp_path / "rm",
     )
     assert result.extra["train_prompts_truncated"] == 1
     assert result.prompts_truncated == 2

@@ -1,4 +1,5 @@
 """Fixtures for training rounds: a project with fable prompts and human references, tiny round settings."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,15 @@ TINY_SETTINGS = {
     "eval_pairs": 2,
     "max_new_tokens": 12,
     "reward": {"max_length": 128, "batch_size": 4, "num_epochs": 1.0, "logging_steps": 1, "learning_rate": 1e-3},
-    "ppo": {"batch_size": 2, "mini_batch_size": 2, "ppo_epochs": 1, "total_episodes": 4, "save_every": 1,
-            "max_prompt_tokens": 96, "learning_rate": 1e-4},
+    "ppo": {
+        "batch_size": 2,
+        "mini_batch_size": 2,
+        "ppo_epochs": 1,
+        "total_episodes": 4,
+        "save_every": 1,
+        "max_prompt_tokens": 96,
+        "learning_rate": 1e-4,
+    },
 }
 
 

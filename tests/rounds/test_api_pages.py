@@ -1,4 +1,5 @@
 """Researcher interface: API, pages and commands for rounds; simulated labelers through the real API."""
+
 from __future__ import annotations
 
 import pytest
@@ -65,8 +66,16 @@ def test_pages_create_and_show_a_round(fable_project, researcher):
 
 
 def test_round_command(fable_project, researcher, capsys):
-    call_command("round", "create", "--project", fable_project.slug, "--config", '{"num_prompts": 2}',
-                 "--user", researcher.username)
+    call_command(
+        "round",
+        "create",
+        "--project",
+        fable_project.slug,
+        "--config",
+        '{"num_prompts": 2}',
+        "--user",
+        researcher.username,
+    )
     call_command("round", "cancel", "--project", fable_project.slug, "--reason", "just testing")
     out = capsys.readouterr().out
     assert "Created round 1" in out and "cancelled" in out and "just testing" in out
@@ -80,7 +89,9 @@ def test_simulated_labelers_use_the_real_api_and_are_marked(make_project, resear
     labelers = {c.labeler for c in Comparison.objects.filter(pair__project=project)}
     assert all(u.username.startswith("sim-") and user_role(u) == Role.LABELER for u in labelers)
     # Without noise each labeler follows the oracle on every pair it saw.
-    for c in Comparison.objects.filter(pair__project=project).select_related("pair__sample_a", "pair__sample_b", "pair__prompt"):
+    for c in Comparison.objects.filter(pair__project=project).select_related(
+        "pair__sample_a", "pair__sample_b", "pair__prompt"
+    ):
         pref = shorter_oracle(c.pair.prompt.text, c.pair.sample_a.text, c.pair.sample_b.text)
         assert c.choice == ("a" if pref > 0 else "b" if pref < 0 else "tie")
     # Their agreement comes out of the same report as humans'.

@@ -1,4 +1,5 @@
 """State machine rules of training rounds: allowed moves, recorded transitions, resume, settings validation."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,7 +38,9 @@ def test_create_registers_initial_policy_and_estimate(new_round):
     assert set(flops) == {"sampling", "reward_training", "policy_optimization", "evaluation"}
     p = new_round.compute_estimate["workload"]["parameters"]
     assert p > 0 and flops["sampling"] == pytest.approx(
-        2 * p * new_round.compute_estimate["workload"]["sampled_rows"]
+        2
+        * p
+        * new_round.compute_estimate["workload"]["sampled_rows"]
         * (new_round.compute_estimate["workload"]["prompt_tokens"] + TINY_SETTINGS["max_new_tokens"])
     )
 

@@ -1,4 +1,5 @@
 """Rounds run by a real Celery worker (Redis broker, queues default + gpu) on the tiny model."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ def wait_for(round_id: int, predicate, worker, *, timeout: float = 240, what: st
         if r.state in (RoundState.FAILED, RoundState.CANCELLED):
             pytest.fail(f"round {r.number} is {r.state} ({r.error}) waiting for {what}\n{worker.log()[-4000:]}")
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; round is {r.state} {r.progress_message}\n{worker.log()[-4000:]}")
+            pytest.fail(
+                f"timed out waiting for {what}; round is {r.state} {r.progress_message}\n{worker.log()[-4000:]}"
+            )
         time.sleep(0.3)
 
 
@@ -65,8 +68,14 @@ def test_two_rounds_close_the_loop(fable_project, researcher):
     # The second round samples from the first round's PPO policy and trains on both rounds' comparisons.
     assert second.policy == first.new_policy
     batch_policies = set(
-        Sample.objects.filter(id__in=Pair.objects.filter(batch=second.batch).values("sample_a")).values_list("policy", flat=True)
-    ) | set(Sample.objects.filter(id__in=Pair.objects.filter(batch=second.batch).values("sample_b")).values_list("policy", flat=True))
+        Sample.objects.filter(id__in=Pair.objects.filter(batch=second.batch).values("sample_a")).values_list(
+            "policy", flat=True
+        )
+    ) | set(
+        Sample.objects.filter(id__in=Pair.objects.filter(batch=second.batch).values("sample_b")).values_list(
+            "policy", flat=True
+        )
+    )
     assert first.new_policy_id in batch_policies
     assert second.reward_model.metrics["batches"] == [first.batch, second.batch]
     assert second.new_policy.metadata["previous_policy"] == first.new_policy_id
@@ -117,5 +126,6 @@ def test_killed_worker_leaves_round_resumable(fable_project, researcher):
     # Steps up to the checkpoint were kept, not recomputed (their timings are byte-identical).
     assert after[:resumed_from] == before[:resumed_from]
     assert r.metrics["ppo"]["steps"] == steps
-    assert r.transitions.filter(from_state=RoundState.POLICY_OPTIMIZATION, to_state=RoundState.POLICY_OPTIMIZATION,
-                                actor=researcher).exists()
+    assert r.transitions.filter(
+        from_state=RoundState.POLICY_OPTIMIZATION, to_state=RoundState.POLICY_OPTIMIZATION, actor=researcher
+    ).exists()

@@ -1,4 +1,5 @@
 """A live Celery worker on queues default + gpu, as the training rounds need."""
+
 from __future__ import annotations
 
 import contextlib

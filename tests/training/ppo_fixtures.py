@@ -21,8 +21,16 @@ def e_frequency_score(prompts: list[str], responses: list[str]) -> list[float]:
 def fast_config(**overrides) -> PPOConfig:
     """Tiny-model settings: short prompts and responses, a high learning rate, no EOS penalty."""
     values = dict(
-        batch_size=32, mini_batch_size=16, ppo_epochs=4, learning_rate=2e-3, anneal_lr=False,
-        max_new_tokens=8, instruction_template="{text}", missing_eos_penalty=0.0, save_every=0, device="cpu",
+        batch_size=32,
+        mini_batch_size=16,
+        ppo_epochs=4,
+        learning_rate=2e-3,
+        anneal_lr=False,
+        max_new_tokens=8,
+        instruction_template="{text}",
+        missing_eos_penalty=0.0,
+        save_every=0,
+        device="cpu",
     )
     values.update(overrides)
     return PPOConfig(**values)

@@ -33,7 +33,9 @@ def test_gpt2_variant_and_chat_template(tmp_path):
     folder = build_tiny_model(tmp_path / "gpt2", arch="gpt2")
     model, tokenizer = load_policy(folder, device="cpu")
     assert model.config.model_type == "gpt2"
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True
+    )
     assert text == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
 
 
@@ -49,7 +51,7 @@ def test_resolve_model_names_and_folders(tmp_path):
     with pytest.raises(FileNotFoundError, match="neither a known name"):
         resolve_model(str(tmp_path / "missing"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    with pytest.raises(FileNotFoundError, match=r"no config\.json"):
         resolve_model(str(tmp_path / "empty"))
 
 

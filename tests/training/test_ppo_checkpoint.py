@@ -26,8 +26,9 @@ def _cancel_before_step(number):
 
 
 def test_resume_after_cancel_matches_uninterrupted_run(tiny_policy_dir, tmp_path):
-    config = fast_config(total_episodes=16 * 5, batch_size=16, mini_batch_size=8, ppo_epochs=2, save_every=2,
-                         anneal_lr=True)
+    config = fast_config(
+        total_episodes=16 * 5, batch_size=16, mini_batch_size=8, ppo_epochs=2, save_every=2, anneal_lr=True
+    )
     common = dict(config=config, policy_dir=tiny_policy_dir, prompts=PROMPTS[:24], scorer=e_frequency_score)
     straight = ppo_train(out_dir=tmp_path / "straight", **common)
 
@@ -59,18 +60,24 @@ def test_resume_refuses_a_different_run_and_restart_is_explicit(tiny_policy_dir,
     ppo_train(config=config, policy_dir=tiny_policy_dir, prompts=PROMPTS, out_dir=tmp_path, scorer=e_frequency_score)
     other = fast_config(total_episodes=16, batch_size=16, mini_batch_size=16, ppo_epochs=1, kl_coef=0.2)
     with pytest.raises(ValueError, match="different run"):
-        ppo_train(config=other, policy_dir=tiny_policy_dir, prompts=PROMPTS, out_dir=tmp_path,
-                  scorer=e_frequency_score)
-    fresh = ppo_train(config=other, policy_dir=tiny_policy_dir, prompts=PROMPTS, out_dir=tmp_path,
-                      scorer=e_frequency_score, resume=False)
+        ppo_train(config=other, policy_dir=tiny_policy_dir, prompts=PROMPTS, out_dir=tmp_path, scorer=e_frequency_score)
+    fresh = ppo_train(
+        config=other,
+        policy_dir=tiny_policy_dir,
+        prompts=PROMPTS,
+        out_dir=tmp_path,
+        scorer=e_frequency_score,
+        resume=False,
+    )
     assert [r["step"] for r in fresh.metrics] == [1]
     assert checkpoint_load(tmp_path).fingerprint["config"]["kl_coef"] == 0.2
 
 
 def test_finished_run_resumes_to_the_same_result(tiny_policy_dir, tmp_path):
     config = fast_config(total_episodes=16, batch_size=16, mini_batch_size=16, ppo_epochs=1)
-    common = dict(config=config, policy_dir=tiny_policy_dir, prompts=PROMPTS, out_dir=tmp_path,
-                  scorer=e_frequency_score)
+    common = dict(
+        config=config, policy_dir=tiny_policy_dir, prompts=PROMPTS, out_dir=tmp_path, scorer=e_frequency_score
+    )
     first = ppo_train(**common)
     again = ppo_train(**common)
     assert again.metrics == first.metrics

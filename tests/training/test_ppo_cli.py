@@ -15,17 +15,36 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "training", "ppo", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "training", "ppo", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_trains_and_prints_summary(tiny_policy_dir, tiny_reward_model_dir, tmp_path):
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"text": p}) + "\n" for p in PROMPTS[:8]))
     out = tmp_path / "run"
-    proc = _run("--policy", str(tiny_policy_dir), "--reward-model", str(tiny_reward_model_dir),
-                "--prompts", str(prompts), "--out", str(out), "--batch-size", "4", "--mini-batch-size", "2",
-                "--ppo-epochs", "1", "--max-new-tokens", "4", "--device", "cpu", "--no-anneal-lr")
+    proc = _run(
+        "--policy",
+        str(tiny_policy_dir),
+        "--reward-model",
+        str(tiny_reward_model_dir),
+        "--prompts",
+        str(prompts),
+        "--out",
+        str(out),
+        "--batch-size",
+        "4",
+        "--mini-batch-size",
+        "2",
+        "--ppo-epochs",
+        "1",
+        "--max-new-tokens",
+        "4",
+        "--device",
+        "cpu",
+        "--no-anneal-lr",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["steps"] == 2 and summary["episodes"] == 8

@@ -148,8 +148,11 @@ def test_policy_loss_hand_computed():
 def test_policy_loss_gradient_vanishes_only_where_clipped():
     logprobs = torch.tensor([[math.log(1.5), math.log(0.5)]], requires_grad=True)
     loss, _, _ = policy_loss(
-        logprobs=logprobs, old_logprobs=torch.zeros(1, 2), advantages=torch.ones(1, 2),
-        mask=torch.ones(1, 2), clip_range=0.2,
+        logprobs=logprobs,
+        old_logprobs=torch.zeros(1, 2),
+        advantages=torch.ones(1, 2),
+        mask=torch.ones(1, 2),
+        clip_range=0.2,
     )
     loss.backward()
     close(logprobs.grad, [[0.0, -0.25]])  # d(-0.5 * r)/dlogp = -0.5 * 0.5
@@ -157,8 +160,11 @@ def test_policy_loss_gradient_vanishes_only_where_clipped():
 
 def test_value_loss_hand_computed():
     loss, clip_fraction = value_loss(
-        values=torch.tensor([[1.0, 0.0]]), old_values=torch.zeros(1, 2),
-        returns=torch.tensor([[2.0, -1.0]]), mask=torch.ones(1, 2), clip_range=0.2,
+        values=torch.tensor([[1.0, 0.0]]),
+        old_values=torch.zeros(1, 2),
+        returns=torch.tensor([[2.0, -1.0]]),
+        mask=torch.ones(1, 2),
+        clip_range=0.2,
     )
     # clipped values 0.2, 0.0 -> errors max(1, 3.24) and max(1, 1)
     close(loss, 0.5 * (3.24 + 1.0) / 2)

@@ -38,13 +38,30 @@ def test_rollout_logprobs_match_the_sampling_distribution(tiny_policy_dir):
     policy = AutoModelForCausalLM.from_pretrained(tiny_policy_dir).eval()
     ids, mask, _ = prompts_encode(tokenizer, PROMPTS[:4] + ["x"], template=TEMPLATE, max_tokens=64, device="cpu")
     torch.manual_seed(3)
-    out = policy.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=0.7, top_k=0, top_p=1.0,
-                          max_new_tokens=6, eos_token_id=tokenizer.eos_token_id,
-                          pad_token_id=tokenizer.pad_token_id, output_scores=True, return_dict_in_generate=True)
+    out = policy.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        do_sample=True,
+        temperature=0.7,
+        top_k=0,
+        top_p=1.0,
+        max_new_tokens=6,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        output_scores=True,
+        return_dict_in_generate=True,
+    )
     responses = out.sequences[:, ids.shape[1] :]  # (B, R)
     sampled = logprobs_from_logits(torch.stack(out.scores, 1), responses)  # processed scores = logits / T
-    batch = Batch(PROMPTS[:5], ids, mask, responses, torch.ones_like(responses, dtype=torch.bool),
-                  torch.zeros(5, dtype=torch.bool), [""] * 5)
+    batch = Batch(
+        PROMPTS[:5],
+        ids,
+        mask,
+        responses,
+        torch.ones_like(responses, dtype=torch.bool),
+        torch.zeros(5, dtype=torch.bool),
+        [""] * 5,
+    )
     with torch.no_grad():
         recomputed, entropy = response_logprobs(policy, batch, temperature=0.7)
     torch.testing.assert_close(recomputed, sampled, rtol=1e-4, atol=1e-4)
@@ -56,8 +73,9 @@ def test_responses_generate_truncates_after_first_eos(tiny_policy_dir):
     policy = AutoModelForCausalLM.from_pretrained(tiny_policy_dir).eval()
     ids, mask, _ = prompts_encode(tokenizer, PROMPTS * 2, template=TEMPLATE, max_tokens=64, device="cpu")
     torch.manual_seed(0)
-    batch = responses_generate(policy, tokenizer, prompts=PROMPTS * 2, queries=ids, query_mask=mask,
-                               temperature=2.0, max_new_tokens=24)  # hot, so some rows stop early
+    batch = responses_generate(
+        policy, tokenizer, prompts=PROMPTS * 2, queries=ids, query_mask=mask, temperature=2.0, max_new_tokens=24
+    )  # hot, so some rows stop early
     lengths = batch.response_mask.sum(1)
     for row in range(len(batch.prompts)):
         tokens = batch.responses[row]
@@ -79,8 +97,9 @@ def trained_layout_reward_model(tiny_reward_model_dir, tiny_policy_dir, tmp_path
     config["reward_bias"] = 0.25
     (folder / "config.json").write_text(json.dumps(config))
     load_tokenizer(tiny_policy_dir).save_pretrained(folder)
-    (folder / "reward_config.json").write_text(json.dumps(
-        {"config": {"instruction_template": TEMPLATE, "max_length": 512}, "reward_bias": 0.25}))
+    (folder / "reward_config.json").write_text(
+        json.dumps({"config": {"instruction_template": TEMPLATE, "max_length": 512}, "reward_bias": 0.25})
+    )
     return folder
 
 
@@ -96,13 +115,16 @@ def test_reward_model_scorer_matches_reward_model_score(trained_layout_reward_mo
     responses = torch.full((2, width), tokenizer.pad_token_id)
     for row, tokens in enumerate(encoded):
         responses[row, : len(tokens)] = torch.tensor(tokens)
-    batch = Batch(prompts, ids, mask, responses, responses != tokenizer.pad_token_id,
-                  torch.ones(2, dtype=torch.bool), answers)
+    batch = Batch(
+        prompts, ids, mask, responses, responses != tokenizer.pad_token_id, torch.ones(2, dtype=torch.bool), answers
+    )
     scorer = RewardModelScorer(trained_layout_reward_model, device=torch.device("cpu"), instruction_template=TEMPLATE)
-    expected = reward_model_score(model_dir=trained_layout_reward_model, prompts=prompts, responses=answers,
-                                  device="cpu")
-    torch.testing.assert_close(scorer.score_batch(batch), torch.tensor(expected, dtype=torch.float32),
-                               rtol=1e-4, atol=1e-4)
+    expected = reward_model_score(
+        model_dir=trained_layout_reward_model, prompts=prompts, responses=answers, device="cpu"
+    )
+    torch.testing.assert_close(
+        scorer.score_batch(batch), torch.tensor(expected, dtype=torch.float32), rtol=1e-4, atol=1e-4
+    )
     with pytest.raises(ValueError, match="instruction template"):
         RewardModelScorer(trained_layout_reward_model, device=torch.device("cpu"), instruction_template="{text}")
 
@@ -112,8 +134,10 @@ def test_prompt_token_budget_leaves_room_for_the_response():
 
     from training.ppo.rollout import prompt_token_budget
 
-    assert prompt_token_budget(SimpleNamespace(max_position_embeddings=512), max_prompt_tokens=512,
-                               max_new_tokens=53) == 459
+    assert (
+        prompt_token_budget(SimpleNamespace(max_position_embeddings=512), max_prompt_tokens=512, max_new_tokens=53)
+        == 459
+    )
     assert prompt_token_budget(SimpleNamespace(n_positions=2048), max_prompt_tokens=512, max_new_tokens=53) == 512
     assert prompt_token_budget(SimpleNamespace(), max_prompt_tokens=100, max_new_tokens=53) == 100
     with pytest.raises(ValueError, match="no room"):

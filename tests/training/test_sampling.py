@@ -25,7 +25,10 @@ def test_left_padding_does_not_change_greedy_output(tiny_model_dir):
     # The short prompt is left-padded next to the long one; alone it needs no padding.
     batched = _sample(tiny_model_dir, temperature=0.0, samples_per_prompt=1, batch_size=2)
     alone = generate_samples(
-        model_dir=tiny_model_dir, prompts=PROMPTS[:1], config=SamplingConfig(temperature=0.0, max_new_tokens=12), device="cpu"
+        model_dir=tiny_model_dir,
+        prompts=PROMPTS[:1],
+        config=SamplingConfig(temperature=0.0, max_new_tokens=12),
+        device="cpu",
     )
     assert batched[0].text == alone[0].text
     tokenizer = load_tokenizer(tiny_model_dir)
@@ -81,11 +84,36 @@ def test_sample_cli_writes_jsonl(tiny_model_dir, tmp_path):
     from training.__main__ import main
 
     (tmp_path / "p.jsonl").write_text('{"text": "The fox"}\n"A lion"\n')
-    code = main(["sample", "--model", str(tiny_model_dir), "--prompts", str(tmp_path / "p.jsonl"),
-                 "--out", str(tmp_path / "s.jsonl"), "--max-new-tokens", "4", "--samples-per-prompt", "2"])
+    code = main(
+        [
+            "sample",
+            "--model",
+            str(tiny_model_dir),
+            "--prompts",
+            str(tmp_path / "p.jsonl"),
+            "--out",
+            str(tmp_path / "s.jsonl"),
+            "--max-new-tokens",
+            "4",
+            "--samples-per-prompt",
+            "2",
+        ]
+    )
     rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
     assert code == 0 and len(rows) == 4
     assert rows[2]["prompt"] == "A lion" and rows[0]["params"]["max_new_tokens"] == 4
     (tmp_path / "bad.jsonl").write_text('{"title": "no text"}\n')
-    assert main(["sample", "--model", str(tiny_model_dir), "--prompts", str(tmp_path / "bad.jsonl"),
-                 "--out", str(tmp_path / "x.jsonl")]) == 2
+    assert (
+        main(
+            [
+                "sample",
+                "--model",
+                str(tiny_model_dir),
+                "--prompts",
+                str(tmp_path / "bad.jsonl"),
+                "--out",
+                str(tmp_path / "x.jsonl"),
+            ]
+        )
+        == 2
+    )

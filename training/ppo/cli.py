@@ -19,7 +19,9 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompts", required=True, type=Path, help="JSONL of prompts (text/prompt field)")
     parser.add_argument("--out", required=True, type=Path, help="run folder: config, metrics, checkpoint, policy/")
     parser.add_argument(
-        "--resume", action=argparse.BooleanOptionalAction, default=True,
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="continue from the checkpoint in --out when there is one (default: yes)",
     )
     add_dataclass_arguments(parser, PPOConfig)
@@ -36,8 +38,13 @@ def _run(args: argparse.Namespace) -> int:
     prompts = read_prompts(args.prompts)
     progress, bar = tqdm_progress("ppo")
     result = ppo_train(
-        config=config, policy_dir=resolve_model(args.policy), reward_model_dir=args.reward_model,
-        prompts=prompts, out_dir=args.out, progress=progress, resume=args.resume,
+        config=config,
+        policy_dir=resolve_model(args.policy),
+        reward_model_dir=args.reward_model,
+        prompts=prompts,
+        out_dir=args.out,
+        progress=progress,
+        resume=args.resume,
     )
     bar.close()
     last = result.metrics[-1]

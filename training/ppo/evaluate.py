@@ -56,9 +56,7 @@ def policy_evaluate(
     policy = AutoModelForCausalLM.from_pretrained(Path(policy_dir), dtype=dtype).to(torch_device).eval()
     reference = AutoModelForCausalLM.from_pretrained(Path(reference_dir), dtype=dtype).to(torch_device).eval()
     if scorer is None:
-        scorer = RewardModelScorer(
-            reward_model_dir, device=torch_device, instruction_template=instruction_template
-        )
+        scorer = RewardModelScorer(reward_model_dir, device=torch_device, instruction_template=instruction_template)
     prompt_budget = prompt_token_budget(
         policy.config, max_prompt_tokens=max_prompt_tokens, max_new_tokens=max_new_tokens
     )
@@ -71,8 +69,13 @@ def policy_evaluate(
                 tokenizer, chunk, template=instruction_template, max_tokens=prompt_budget, device=torch_device
             )
             batch = responses_generate(
-                policy, tokenizer, prompts=chunk, queries=queries, query_mask=query_mask,
-                temperature=temperature, max_new_tokens=max_new_tokens,
+                policy,
+                tokenizer,
+                prompts=chunk,
+                queries=queries,
+                query_mask=query_mask,
+                temperature=temperature,
+                max_new_tokens=max_new_tokens,
             )
             logprobs, _ = response_logprobs(policy, batch, temperature=temperature)
             ref_logprobs, _ = response_logprobs(reference, batch, temperature=temperature)

@@ -111,8 +111,13 @@ def rollout_collect(
         tokenizer, prompts, template=config.instruction_template, max_tokens=max_prompt_tokens, device=device
     )
     batch = responses_generate(
-        policy, tokenizer, prompts=prompts, queries=queries, query_mask=query_mask,
-        temperature=config.temperature, max_new_tokens=config.max_new_tokens,
+        policy,
+        tokenizer,
+        prompts=prompts,
+        queries=queries,
+        query_mask=query_mask,
+        temperature=config.temperature,
+        max_new_tokens=config.max_new_tokens,
     )
     timings["generation"] += time.perf_counter() - started
     started = time.perf_counter()
@@ -147,8 +152,13 @@ def rollout_collect(
 def _sub_batch(batch: Batch, index: torch.Tensor) -> Batch:
     rows = index.tolist()
     return Batch(
-        [batch.prompts[i] for i in rows], batch.queries[index], batch.query_mask[index], batch.responses[index],
-        batch.response_mask[index], batch.has_eos[index], [batch.response_texts[i] for i in rows],
+        [batch.prompts[i] for i in rows],
+        batch.queries[index],
+        batch.query_mask[index],
+        batch.responses[index],
+        batch.response_mask[index],
+        batch.has_eos[index],
+        [batch.response_texts[i] for i in rows],
     )
 
 
@@ -174,12 +184,18 @@ def ppo_update(
             new_logprobs, _ = response_logprobs(policy, mini, temperature=config.temperature)
             new_values = response_values(value_model, mini)
             pg_loss, pg_clip, approx_kl = policy_loss(
-                logprobs=new_logprobs, old_logprobs=rollout.logprobs[index], advantages=rollout.advantages[index],
-                mask=mask, clip_range=config.clip_range,
+                logprobs=new_logprobs,
+                old_logprobs=rollout.logprobs[index],
+                advantages=rollout.advantages[index],
+                mask=mask,
+                clip_range=config.clip_range,
             )
             vf_loss, vf_clip = value_loss(
-                values=new_values, old_values=rollout.values[index], returns=rollout.returns[index],
-                mask=mask, clip_range=config.clip_range_value,
+                values=new_values,
+                old_values=rollout.values[index],
+                returns=rollout.returns[index],
+                mask=mask,
+                clip_range=config.clip_range_value,
             )
             loss = pg_loss + config.vf_coef * vf_loss
             optimizer.zero_grad(set_to_none=True)
@@ -188,8 +204,11 @@ def ppo_update(
                 torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
             optimizer.step()
             batch_stats = {
-                "policy_loss": pg_loss.item(), "value_loss": vf_loss.item(), "policy_clip_fraction": pg_clip.item(),
-                "value_clip_fraction": vf_clip.item(), "approx_kl": approx_kl.item(),
+                "policy_loss": pg_loss.item(),
+                "value_loss": vf_loss.item(),
+                "policy_clip_fraction": pg_clip.item(),
+                "value_clip_fraction": vf_clip.item(),
+                "approx_kl": approx_kl.item(),
             }
             for key, value in batch_stats.items():
                 sums[key] = sums.get(key, 0.0) + value
@@ -263,9 +282,7 @@ def ppo_train(
     # Dropout off everywhere: PPO ratios assume rollout and update see the same function (N+).
     policy.eval(), value_model.eval()
     if scorer is None:
-        scorer = RewardModelScorer(
-            reward_model_dir, device=device, instruction_template=config.instruction_template
-        )
+        scorer = RewardModelScorer(reward_model_dir, device=device, instruction_template=config.instruction_template)
     optimizer = torch.optim.AdamW(
         [*policy.parameters(), *value_model.parameters()], lr=config.learning_rate, eps=config.adam_eps
     )
@@ -284,15 +301,23 @@ def ppo_train(
     for step in range(start_step, num_steps):
         if progress is not None:
             last = metrics[-1] if metrics else None
-            message = f"step {step + 1}/{num_steps}" + (f" score {last['score']:.3f} kl {last['kl']:.3f}" if last else "")
+            message = f"step {step + 1}/{num_steps}" + (
+                f" score {last['score']:.3f} kl {last['kl']:.3f}" if last else ""
+            )
             progress(step / num_steps, message)
         timings = dict.fromkeys(PHASES, 0.0)
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(config, step, num_steps)
         with autocast:
             rollout = rollout_collect(
-                config=config, policy=policy, reference=reference, value_model=value_model, scorer=scorer,
-                tokenizer=tokenizer, prompts=_step_prompts(prompts, step, config), max_prompt_tokens=prompt_budget,
+                config=config,
+                policy=policy,
+                reference=reference,
+                value_model=value_model,
+                scorer=scorer,
+                tokenizer=tokenizer,
+                prompts=_step_prompts(prompts, step, config),
+                max_prompt_tokens=prompt_budget,
                 timings=timings,
             )
             started = time.perf_counter()
@@ -314,8 +339,12 @@ def ppo_train(
             fh.write(json.dumps(record) + "\n")
         if step + 1 == num_steps or (config.save_every and (step + 1) % config.save_every == 0):
             checkpoint_save(
-                out_dir=out_dir, step=step + 1, fingerprint=fingerprint,
-                policy=policy, value_model=value_model, optimizer=optimizer,
+                out_dir=out_dir,
+                step=step + 1,
+                fingerprint=fingerprint,
+                policy=policy,
+                value_model=value_model,
+                optimizer=optimizer,
             )
 
     policy_out = out_dir / "policy"
@@ -324,6 +353,12 @@ def ppo_train(
     if progress is not None:
         progress(1.0, f"done: {num_steps} steps")
     return PPOResult(
-        out_dir=out_dir, policy_dir=policy_out, config_path=config_path, metrics_path=metrics_path,
-        steps=num_steps, episodes=num_steps * config.batch_size, metrics=metrics, prompts_truncated=truncated,
+        out_dir=out_dir,
+        policy_dir=policy_out,
+        config_path=config_path,
+        metrics_path=metrics_path,
+        steps=num_steps,
+        episodes=num_steps * config.batch_size,
+        metrics=metrics,
+        prompts_truncated=truncated,
     )

@@ -1,4 +1,5 @@
 """Print a project's agreement report (coefficients, labelers, split pairs, policy ranking) as a table or JSON."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -27,30 +28,64 @@ def render_tables(report: AgreementReport, console: Console) -> None:
     table = Table("coefficient", "variable", "value", "95% interval", "units", "judgments", title="Agreement")
     for c in report.coefficients:
         iv = c.interval
-        table.add_row(c.name, c.variable, _fmt(iv.estimate), f"[{_fmt(iv.low)}, {_fmt(iv.high)}]", str(c.n_units),
-                      str(c.n_judgments))
+        table.add_row(
+            c.name,
+            c.variable,
+            _fmt(iv.estimate),
+            f"[{_fmt(iv.low)}, {_fmt(iv.high)}]",
+            str(c.n_units),
+            str(c.n_judgments),
+        )
     console.print(table)
     console.print("Consensus: " + ", ".join(f"{k} {v}" for k, v in report.consensus_levels.items()))
-    table = Table("labeler", "judgments", "scored", "agreement", "Wilson 95%", "kappa", "gold", "median s", "skip",
-                  "flag", "status", title="Labelers (ranked by the lower agreement bound)")
+    table = Table(
+        "labeler",
+        "judgments",
+        "scored",
+        "agreement",
+        "Wilson 95%",
+        "kappa",
+        "gold",
+        "median s",
+        "skip",
+        "flag",
+        "status",
+        title="Labelers (ranked by the lower agreement bound)",
+    )
     for r in report.labelers:
         status = "excluded" if r.excluded else ("REVIEW" if r.needs_review else "")
         table.add_row(
-            r.username, str(r.n_judgments), str(r.n_scored), _pct(r.agreement),
-            f"[{_pct(r.agreement_low)}, {_pct(r.agreement_high)}]", _fmt(r.kappa),
+            r.username,
+            str(r.n_judgments),
+            str(r.n_scored),
+            _pct(r.agreement),
+            f"[{_pct(r.agreement_low)}, {_pct(r.agreement_high)}]",
+            _fmt(r.kappa),
             f"{_pct(r.gold_accuracy)} of {r.n_gold}" if r.n_gold else "–",
-            _fmt(None if r.median_time_ms is None else r.median_time_ms / 1000, 1), _pct(r.skip_rate),
-            _pct(r.flag_rate), status,
+            _fmt(None if r.median_time_ms is None else r.median_time_ms / 1000, 1),
+            _pct(r.skip_rate),
+            _pct(r.flag_rate),
+            status,
         )
     console.print(table)
     table = Table("policy", "rating", "95% interval", "comparisons", "win rate", title="Policy ranking (Bradley–Terry)")
     for p in report.ranking:
-        table.add_row(p.name, f"{p.rating:.0f}", f"[{_fmt(p.rating_low, 0)}, {_fmt(p.rating_high, 0)}]",
-                      str(p.n_comparisons), _pct(p.win_rate))
+        table.add_row(
+            p.name,
+            f"{p.rating:.0f}",
+            f"[{_fmt(p.rating_low, 0)}, {_fmt(p.rating_high, 0)}]",
+            str(p.n_comparisons),
+            _pct(p.win_rate),
+        )
     console.print(table)
-    console.print(f"Split pairs: {report.n_split_pairs}" + (
-        " (first: " + ", ".join(f"#{s.pair_id} {s.votes}" for s in report.split_pairs[:10]) + ")"
-        if report.split_pairs else ""))
+    console.print(
+        f"Split pairs: {report.n_split_pairs}"
+        + (
+            " (first: " + ", ".join(f"#{s.pair_id} {s.votes}" for s in report.split_pairs[:10]) + ")"
+            if report.split_pairs
+            else ""
+        )
+    )
     for note in report.notes:
         console.print(f"note: {note}")
 

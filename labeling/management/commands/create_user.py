@@ -1,4 +1,5 @@
 """Create a user with a role, for scripted setups: manage.py create_user NAME --role researcher --password ..."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from labeling.models import Role

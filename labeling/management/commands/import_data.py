@@ -1,4 +1,5 @@
 """Import prompts or pairs from a JSONL file into a project, atomically."""
+
 import gzip
 from pathlib import Path
 
@@ -18,7 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--project", required=True)
         parser.add_argument("--gold", action="store_true", help="HH-RLHF pairs: use the human preference as gold.")
         parser.add_argument(
-            "--skip-invalid", action="store_true", help="Import the valid lines and list the bad ones instead of failing."
+            "--skip-invalid",
+            action="store_true",
+            help="Import the valid lines and list the bad ones instead of failing.",
         )
 
     def handle(self, *args, kind, path, project, gold, skip_invalid, **options):

@@ -1,4 +1,5 @@
 """Load the demo accounts and projects (idempotent)."""
+
 from django.core.management.base import BaseCommand
 
 from labeling.services.demo import DEMO_PASSWORD, DEMO_USERS, demo_load

@@ -1,4 +1,5 @@
 """Training rounds from the command line: create, start, cancel, resume, close-labeling, status."""
+
 import json
 from pathlib import Path
 
@@ -35,7 +36,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No user {user!r}.")
         try:
             if action == "create":
-                training_round = lifecycle.round_create(project=target, created_by=actor, settings=_settings(round_settings))
+                training_round = lifecycle.round_create(
+                    project=target, created_by=actor, settings=_settings(round_settings)
+                )
                 self.stdout.write(f"Created round {training_round.number} (id {training_round.id}).")
                 if start:
                     lifecycle.round_start(training_round=training_round, actor=actor)
@@ -65,7 +68,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {t['at']}  {t['from']} → {t['to']}  by {t['actor'] or 'system'}  {t['reason']}")
         if status["error"]:
             self.stdout.write(self.style.ERROR(f"  error: {status['error']}"))
-
 
 
 def _settings(raw: str | None) -> dict:

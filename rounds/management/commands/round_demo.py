@@ -1,4 +1,5 @@
 """Demo: one full training round on the fables with simulated labelers, run in this process; prints wall time per phase."""
+
 import json
 import time
 from pathlib import Path
@@ -28,8 +29,15 @@ DEMO_SETTINGS = {
     "eval_pairs": 8,
     "max_new_tokens": 40,
     "reward": {"max_length": 384, "batch_size": 8, "num_epochs": 2.0, "learning_rate": 5e-5, "freeze_layers": 20},
-    "ppo": {"batch_size": 4, "mini_batch_size": 4, "ppo_epochs": 2, "total_episodes": 16, "max_prompt_tokens": 320,
-            "learning_rate": 1e-5, "save_every": 1},
+    "ppo": {
+        "batch_size": 4,
+        "mini_batch_size": 4,
+        "ppo_epochs": 2,
+        "total_episodes": 16,
+        "max_prompt_tokens": 320,
+        "learning_rate": 1e-5,
+        "save_every": 1,
+    },
 }
 RUNNERS = {
     RoundState.SAMPLING: phases.round_sample,
@@ -74,7 +82,9 @@ class Command(BaseCommand):
             began = time.monotonic()
             if r.state == RoundState.LABELING:
                 report = simulated_labelers_run(project=target, labelers=labelers, noise=noise)
-                self.stdout.write(f"  SIMULATION: {report.submitted} judgments by {len(report.labelers)} simulated labelers")
+                self.stdout.write(
+                    f"  SIMULATION: {report.submitted} judgments by {len(report.labelers)} simulated labelers"
+                )
                 if not phases.round_labeling_check(round_id=r.id):
                     round_transition(round_id=r.id, to_state=RoundState.REWARD_TRAINING, reason="queue empty")
             else:

@@ -1,4 +1,5 @@
 """SIMULATION: N simulated labelers (users sim-labeler-<i>) judge a project's pairs through the labeling API."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -6,8 +7,8 @@ from tqdm import tqdm
 
 from labeling.models import Project
 from labeling.services.agreement_report import agreement_report_build
-from rounds.services.phases import round_labeling_check
 from rounds.models import RoundState, TrainingRound
+from rounds.services.phases import round_labeling_check
 from rounds.simulation import reward_model_oracle, simulated_labelers_run
 
 
@@ -49,13 +50,17 @@ class Command(BaseCommand):
             bar.close()
         if not url:
             # In-process there may be no worker polling: move any labeling round whose target is met.
-            for round_id in TrainingRound.objects.filter(project=target, state=RoundState.LABELING).values_list("id", flat=True):
+            for round_id in TrainingRound.objects.filter(project=target, state=RoundState.LABELING).values_list(
+                "id", flat=True
+            ):
                 round_labeling_check(round_id=round_id)
         # The same agreement code as for human labelers: simulated ones get no special treatment.
         agreement = agreement_report_build(project=target, n_resamples=0)
         for row in agreement.labelers:
             if row.username in report.labelers:
-                self.stdout.write(f"  {row.username}: {row.n_judgments} judgments, agreement with others {row.agreement}")
+                self.stdout.write(
+                    f"  {row.username}: {row.n_judgments} judgments, agreement with others {row.agreement}"
+                )
         self.stdout.write(
             f"SIMULATION: {report.submitted} judgments by {', '.join(report.labelers)} "
             f"(oracle {oracle}, noise {noise}, {report.flipped} flipped)."

@@ -1,4 +1,5 @@
 """Judgments made through the API by several labelers, remembered as each labeler saw them."""
+
 from __future__ import annotations
 
 import random

@@ -1,14 +1,22 @@
 """Consensus, agreement levels, tie policies, margins, splits and pseudonyms as pure functions."""
+
 from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from labeling.exports.aggregate import (
-    JudgmentRecord, PairInfo, Scale, Tally, agreement_level, majority_choice, preference_rows, strength,
+    JudgmentRecord,
+    PairInfo,
+    Scale,
+    Tally,
+    agreement_level,
+    majority_choice,
+    preference_rows,
+    strength,
 )  # fmt: skip
 from labeling.exports.pseudonym import Pseudonymizer
 from labeling.exports.split import split_for_prompt
@@ -18,7 +26,7 @@ PAIR = PairInfo(1, 1, "p", "hash", "A", "B", "pa", "pb", "", False)
 
 
 def judgments(*choices_and_confidences) -> list[JudgmentRecord]:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     return [
         JudgmentRecord(i, 100 + i, c, conf, c, conf, False, 0, 1, True, now)
         for i, (c, conf) in enumerate(choices_and_confidences)

@@ -1,4 +1,5 @@
 """Export API: researchers start exports (queued after commit), poll status, download; labelers cannot."""
+
 from __future__ import annotations
 
 import io

@@ -1,8 +1,9 @@
 """Filters and defaults: gold, flags, exclusions, both-bad, batches/rounds, policies, dates, agreement; clear errors."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from labeling.services.errors import Conflict
 from labeling.services.imports import pairs_import
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def judge(pair: Pair, labeler, choice: str, *, confidence: int | None = None, at: datetime = T0) -> Comparison:
@@ -49,7 +50,7 @@ def setup(make_project, make_user, researcher):
     labelers = [make_user() for _ in range(3)]
     pairs = {p.prompt.text: p for p in Pair.objects.filter(project=project).select_related("prompt")}
     for i in range(6):
-        for day, labeler in enumerate(labelers):
+        for _day, labeler in enumerate(labelers):
             judge(pairs[f"p{i}"], labeler, "a", confidence=2, at=T0 + timedelta(days=i))
     for labeler in labelers:
         judge(pairs["g"], labeler, "a")
@@ -96,7 +97,9 @@ def test_excluded_labelers_are_left_out_until_lifted(setup, tmp_path):
     project, labelers, pairs, researcher = setup
     # The excluded labeler is the only one preferring b on p2: with them, p2 is a majority for a, without, unanimous.
     rejudge(pairs["p2"], labelers[2], "b", confidence=8)
-    exclusion = LabelerExclusion.objects.create(project=project, labeler=labelers[2], reason="spam", created_by=researcher)
+    exclusion = LabelerExclusion.objects.create(
+        project=project, labeler=labelers[2], reason="spam", created_by=researcher
+    )
     found = {r["prompt"]: r for r in rows(project, tmp_path, "a", aggregation="judgment")}
     assert len(rows(project, tmp_path, "b", aggregation="judgment")) == 12
     assert found["p2"]["agreement"] == "unanimous"
@@ -184,7 +187,10 @@ def test_a_claimed_export_runs_once_and_a_failed_or_orphaned_one_reruns_cleanly(
     (out / "train.jsonl").write_text("partial")
     (out / ".hf-staging").mkdir()
     done = export_run(export_id=export.id, resume_running=True)
-    assert done.status == ExportStatus.DONE and sorted(p.name for p in out.iterdir()) == ["manifest.json", "train.jsonl"]
+    assert done.status == ExportStatus.DONE and sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
+        "train.jsonl",
+    ]
     assert len((out / "train.jsonl").read_text().splitlines()) == done.row_count == 6
     with pytest.raises(Conflict, match="already done"):
         export_run(export_id=export.id, resume_running=True)

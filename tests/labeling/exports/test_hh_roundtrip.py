@@ -1,4 +1,5 @@
 """HH-RLHF dialogues imported, judged through the API as the original annotators did, exported back unchanged."""
+
 from __future__ import annotations
 
 import gzip
@@ -33,7 +34,9 @@ def test_hh_export_reproduces_the_original_dialogues(make_project, make_user, ap
         while (shown := client.post(f"/api/v1/projects/{project.slug}/next/", {}, format="json")).status_code == 200:
             body = shown.json()
             choice = "a" if body["response_left"] == chosen_answer[body["prompt"]] else "b"
-            submit = client.post(f"/api/v1/assignments/{body['assignment_id']}/submit/", {"choice": choice}, format="json")
+            submit = client.post(
+                f"/api/v1/assignments/{body['assignment_id']}/submit/", {"choice": choice}, format="json"
+            )
             assert submit.status_code == 201
     out = tmp_path / "hh"
     request = ExportRequest(format="hh", split=(1.0, 0.0, 0.0))

@@ -1,4 +1,5 @@
 """The exports panel in Chromium: start an export from the project page, watch it finish on a live worker, download."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,7 @@ from tests.frontend.conftest import browser, console, log_in_with_keyboard, new_
 pytestmark = pytest.mark.browser
 
 
-def test_researcher_exports_from_the_project_page(  # noqa: F811
+def test_researcher_exports_from_the_project_page(
     celery_worker_process, live_server, judged_project, researcher, new_page, settings, tmp_path
 ):
     settings.EXPORT_DIR = str(tmp_path / "exports")
@@ -35,5 +36,5 @@ def test_researcher_exports_from_the_project_page(  # noqa: F811
     assert "trl-parquet" in row and "done" in row and str(export.row_count) in row
     with page.expect_download() as download_info:
         page.click("#exports a:has-text('download (.zip)')")
-    archive = zipfile.ZipFile(io.BytesIO(open(download_info.value.path(), "rb").read()))
+    archive = zipfile.ZipFile(io.BytesIO(download_info.value.path().read_bytes()))
     assert "manifest.json" in archive.namelist() and any(n.endswith(".parquet") for n in archive.namelist())

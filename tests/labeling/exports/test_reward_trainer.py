@@ -1,4 +1,5 @@
 """The exported TRL file trains a reward model with TRL's RewardTrainer (two steps, tiny offline model)."""
+
 from __future__ import annotations
 
 import os

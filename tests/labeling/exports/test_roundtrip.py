@@ -1,4 +1,5 @@
 """Every format, exported from judgments made through the API, read back and checked row by row."""
+
 from __future__ import annotations
 
 import hashlib
@@ -78,7 +79,9 @@ def test_trl_per_pair_rows_are_the_majority_choice(judged_project, tmp_path, fmt
     }
     # No prompt in two splits.
     assert len({r["prompt"] for r in rows}) == len(rows)
-    assert manifest["counts"]["dropped"].get("tie", 0) == sum(1 for c in expected_consensus(judged).values() if c == TIE)
+    assert manifest["counts"]["dropped"].get("tie", 0) == sum(
+        1 for c in expected_consensus(judged).values() if c == TIE
+    )
 
 
 def test_trl_per_judgment_rows_match_every_judgment(judged_project, tmp_path):
@@ -143,7 +146,11 @@ def test_openai_comparisons_format(judged_project, tmp_path):
     got = Counter((r["info"]["post"], r["summaries"][r["choice"]]["text"], r["extra"]["confidence"]) for r in rows)
     # Canonical confidence mirrors the displayed one when B was shown on the left.
     expected = Counter(
-        (j.prompt, j.picked, j.shown_confidence if (j.left == texts_of(j.prompt, judged)[0]) else 10 - j.shown_confidence)
+        (
+            j.prompt,
+            j.picked,
+            j.shown_confidence if (j.left == texts_of(j.prompt, judged)[0]) else 10 - j.shown_confidence,
+        )
         for j in decisive
     )
     assert got == expected
@@ -169,7 +176,9 @@ def test_raw_judgments_keep_display_order_and_revisions(judged_project, tmp_path
     project, labelers, judged = judged_project
     client = api_client_for(labelers[0])
     first = client.get("/api/v1/comparisons/", {"project": project.slug}).json()["results"][0]
-    revised = client.post(f"/api/v1/comparisons/{first['id']}/revise/", {"choice": "tie", "confidence": 5}, format="json")
+    revised = client.post(
+        f"/api/v1/comparisons/{first['id']}/revise/", {"choice": "tie", "confidence": 5}, format="json"
+    )
     assert revised.status_code == 201
     out = tmp_path / "raw"
     run_export(project, out, format="raw", all_revisions=True, split=(1.0, 0.0, 0.0))

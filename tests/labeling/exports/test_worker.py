@@ -1,4 +1,5 @@
 """An export started through the API runs on a real Celery worker (Redis broker, test database)."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from labeling.exports.models import Export
 from tests.celery_worker import celery_worker_process, wait_until  # noqa: F401 - fixture
 
 
-def test_api_export_runs_on_a_live_worker(  # noqa: F811
+def test_api_export_runs_on_a_live_worker(
     celery_worker_process, judged_project, researcher, api_client_for, settings, tmp_path
 ):
     settings.EXPORT_DIR = str(tmp_path / "exports")  # the path is fixed when the export is recorded

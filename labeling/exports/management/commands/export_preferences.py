@@ -1,4 +1,5 @@
 """python manage.py export_preferences --project SLUG --format FORMAT --out PATH [filters...]"""
+
 from __future__ import annotations
 
 from datetime import datetime
