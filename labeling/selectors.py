@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
 
+from common import clock
 from labeling.models import Assignment, AssignmentStatus, Comparison, Pair, PairFlag, Project
-from labeling.services import clock
 from labeling.services.accounts import is_researcher
 
 

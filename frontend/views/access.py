@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from common.errors import Forbidden, NotFound
 from labeling.models import Project
-from labeling.services.errors import Forbidden, NotFound
 from labeling.services.projects import project_get_for_user
 
 

@@ -8,10 +8,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.errors import DomainError, NotFound
 from labeling.models import LabelerExclusion
 from labeling.services import exclusions, projects
 from labeling.services.agreement_report import DEFAULT_RESAMPLES, agreement_report_build
-from labeling.services.errors import DomainError, NotFound
 
 from .permissions import IsResearcher
 

@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from labeling.services.errors import DomainError
+from common.errors import DomainError
 
 
 def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

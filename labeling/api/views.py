@@ -11,12 +11,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.errors import DomainError, NotFound
 from labeling import selectors
 from labeling.models import Pair
 from labeling.services import assignment as assignment_services
 from labeling.services import imports, judgments, projects
 from labeling.services.accounts import is_researcher, user_role, user_token
-from labeling.services.errors import DomainError, NotFound
 
 from . import serializers as s
 from .permissions import IsResearcher

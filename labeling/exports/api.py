@@ -13,8 +13,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.errors import NotFound
 from labeling.api.permissions import IsResearcher
-from labeling.services.errors import NotFound
 from labeling.services.projects import project_get_for_user, projects_visible_to
 
 from .models import Export, ExportStatus

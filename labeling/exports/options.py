@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from labeling.services.errors import DomainError
+from common.errors import DomainError
 
 from .aggregate import AGREEMENT_ORDER as AGREEMENT_LEVELS
 

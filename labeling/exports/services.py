@@ -12,9 +12,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from common import clock
+from common.errors import Conflict, DomainError, NotFound
 from labeling.models import Project
-from labeling.services import clock
-from labeling.services.errors import Conflict, DomainError, NotFound
 
 from .aggregate import Scale
 from .manifest import manifest_build

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from labeling.services.errors import DomainError
+from common.errors import DomainError
 
 from .services import export_run
 

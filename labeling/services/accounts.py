@@ -7,9 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from common.errors import DomainError
 from labeling.models import Profile, Role
-
-from .errors import DomainError
 
 User = get_user_model()
 

@@ -8,13 +8,13 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
+from common.errors import DomainError
 from labeling import agreement, consensus, ranking
 from labeling.arrays import dense_codes, group_median
 from labeling.bootstrap import Interval, bootstrap_interval, row_patterns
 from labeling.models import Assignment, AssignmentStatus, PairFlag, Policy, Project
 
 from .agreement_data import BOTH_BAD, CHOICES, ComparisonArrays, comparison_arrays
-from .errors import DomainError
 from .exclusions import excluded_labeler_ids
 
 # Agreement, consensus and ranking use the non-gold pairs and the labelers who are not excluded; gold pairs score

@@ -10,10 +10,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
+from common import clock
+from common.errors import QueueEmpty, TooManyLeases
 from labeling.models import Assignment, AssignmentStatus, Pair, Project, Prompt, Sample
-
-from . import clock
-from .errors import QueueEmpty, TooManyLeases
 
 EXPIRY_SWEEP_LIMIT = 200
 # What a labeler's screen shows; loaded with the lease so the API renders it without another query.

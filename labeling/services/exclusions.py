@@ -6,11 +6,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from common import clock
+from common.errors import Conflict, DomainError, Forbidden, NotFound
 from labeling.models import Comparison, LabelerExclusion, Project
 
-from . import clock
 from .accounts import is_researcher
-from .errors import Conflict, DomainError, Forbidden, NotFound
 
 
 def excluded_labeler_ids(project: Project) -> set[int]:

@@ -14,10 +14,9 @@ from typing import Any
 
 from django.db import transaction
 
+from common.errors import DomainError
 from labeling.models import Pair, Policy, PolicyKind, Project, Prompt, Sample
 from rewards.data import split_hh_dialogue
-
-from .errors import DomainError
 
 MAX_TEXT_CHARS = 200_000
 GOLD_CHOICES = ("a", "b", "tie")

@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 
+from common import clock
+from common.errors import AlreadySubmitted, DomainError, Forbidden, LeaseExpired, NotFound
 from labeling.models import (
     Assignment,
     AssignmentStatus,
@@ -19,9 +21,6 @@ from labeling.models import (
     PairFlag,
     Project,
 )
-
-from . import clock
-from .errors import AlreadySubmitted, DomainError, Forbidden, LeaseExpired, NotFound
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 SWAPPED_CHOICE = {Choice.A: Choice.B, Choice.B: Choice.A, Choice.TIE: Choice.TIE, Choice.BOTH_BAD: Choice.BOTH_BAD}

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from common.errors import DomainError, Forbidden, NotFound
 from labeling.models import Project, ProjectMembership
 
 from .accounts import is_admin, is_researcher
-from .errors import DomainError, Forbidden, NotFound
 
 # The settings a researcher may give a project, in display order (the API's serializer lists these too).
 PROJECT_FIELDS = (

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from common import clock
 from labeling.models import Assignment, AssignmentStatus, Comparison
-from labeling.services import clock
 
 from .conftest import log_in_with_keyboard
 

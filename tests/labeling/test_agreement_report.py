@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
+from common.errors import Conflict, DomainError, Forbidden, NotFound
 from labeling.models import Assignment, Comparison, Pair, Role
 from labeling.services import exclusions
 from labeling.services.agreement_data import _load_values_list, comparison_arrays
 from labeling.services.agreement_report import agreement_report_build
-from labeling.services.errors import Conflict, DomainError, Forbidden, NotFound
 from labeling.services.imports import pairs_import
 from labeling.services.judgments import Judgment, assignment_flag, assignment_skip, comparison_submit
 from labeling.services.projects import project_add_member

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from common.errors import LeaseExpired, QueueEmpty, TooManyLeases
 from labeling.models import Assignment, AssignmentStatus, Pair
 from labeling.services.assignment import assignment_next, assignments_expire_stale
-from labeling.services.errors import LeaseExpired, QueueEmpty, TooManyLeases
 from labeling.services.judgments import Judgment, assignment_skip, comparison_submit
 from tests.conftest import pair_lines
 

@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from django.db import connection, connections
 
+from common.errors import QueueEmpty, TooManyLeases
 from labeling.models import Assignment, Comparison, Pair
 from labeling.services.assignment import assignment_next
-from labeling.services.errors import QueueEmpty, TooManyLeases
 from labeling.services.judgments import Judgment, assignment_skip, comparison_submit
 
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from common.errors import DomainError
 from labeling.models import Pair, Policy, PolicyKind, Prompt, Sample
-from labeling.services.errors import DomainError
 from labeling.services.imports import ImportFileError, pairs_import, prompts_import, split_hh_dialogue
 from tests.conftest import SHARED_DATA, pair_lines
 

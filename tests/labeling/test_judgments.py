@@ -2,9 +2,9 @@
 
 import pytest
 
+from common.errors import AlreadySubmitted, DomainError, NotFound
 from labeling.models import Assignment, AssignmentStatus, Comparison, Pair, PairFlag
 from labeling.services.assignment import assignment_next
-from labeling.services.errors import AlreadySubmitted, DomainError, NotFound
 from labeling.services.judgments import Judgment, assignment_flag, comparison_revise, comparison_submit
 
 pytestmark = pytest.mark.django_db

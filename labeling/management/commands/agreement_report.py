@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.table import Table
 
+from common.errors import DomainError
 from labeling.models import Project
 from labeling.services.agreement_report import DEFAULT_RESAMPLES, AgreementReport, agreement_report_build
-from labeling.services.errors import DomainError
 
 
 def _fmt(x, digits: int = 3) -> str:

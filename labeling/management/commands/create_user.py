@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.errors import DomainError
 from labeling.models import Role
 from labeling.services.accounts import user_create, user_token
-from labeling.services.errors import DomainError
 
 
 class Command(BaseCommand):

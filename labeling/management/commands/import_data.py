@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.errors import DomainError
 from labeling.models import Project
-from labeling.services.errors import DomainError
 from labeling.services.imports import pairs_import, prompts_import
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from common.errors import Conflict
 from labeling.exports.models import Export, ExportStatus
 from labeling.exports.options import ExportRequest, ExportRequestError
 from labeling.exports.services import EmptyExport, ExportPathError, export_create, export_run
 from labeling.models import Assignment, Comparison, LabelerExclusion, Pair, PairFlag
-from labeling.services.errors import Conflict
 from labeling.services.imports import pairs_import
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from common.errors import DomainError
 from labeling.exports.options import AGGREGATIONS, AGREEMENT_LEVELS, FORMATS, TIE_POLICIES, ExportRequest, round_batch
 from labeling.exports.services import export_create, export_run, project_for_export
-from labeling.services.errors import DomainError
 
 
 def _split(text: str) -> tuple[float, float, float]:

@@ -1,0 +1,1 @@
+"""Pieces every app shares and none owns: domain errors and the injectable clock."""
