@@ -52,7 +52,7 @@ def synthetic_reliability(n_units: int, seed: int = 0) -> tuple[np.ndarray, np.n
 def bench_alpha(n_units: int) -> None:
     import krippendorff
 
-    from labeling.agreement import krippendorff_alpha
+    from labeling.stats.agreement import krippendorff_alpha
 
     nominal, ordinal = synthetic_reliability(n_units)
     judgments = int((~np.isnan(nominal)).sum())
@@ -182,10 +182,10 @@ def bench_report(n_pairs: int, reuse: bool) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from labeling.agreement import krippendorff_alpha
     from labeling.models import Comparison, Project
     from labeling.services.agreement_data import comparison_arrays
     from labeling.services.agreement_report import agreement_report_build
+    from labeling.stats.agreement import krippendorff_alpha
 
     if not reused:
         call_command("migrate", verbosity=0)

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-Z_95 = 1.959963984540054  # two-sided 95% normal quantile
-
-
-def wilson_interval(successes: int, n: int, *, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (Wilson 1927); (0, 1) when n == 0."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+from labeling.stats.intervals import wilson_interval
 
 
 def pairwise_calibration(margins: np.ndarray, *, bins: int = 10) -> dict:
@@ -49,7 +36,7 @@ def pairwise_calibration(margins: np.ndarray, *, bins: int = 10) -> dict:
 
 
 def preference_metrics(chosen_scores: np.ndarray, rejected_scores: np.ndarray, *, bins: int = 10) -> dict:
-    """Accuracy (ties count as wrong) with Wilson 95% CI, reward mean/std, calibration."""
+    """Accuracy (ties count as wrong) with Wilson 95% CI, reward mean/std, calibration; NaN statistics (and interval) when empty."""
     chosen = np.asarray(chosen_scores, dtype=np.float64)  # (N,)
     rejected = np.asarray(rejected_scores, dtype=np.float64)  # (N,)
     if chosen.shape != rejected.shape:

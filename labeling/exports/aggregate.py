@@ -10,7 +10,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-A, B, TIE, BOTH_BAD = "a", "b", "tie", "both_bad"
+from labeling.stats.choices import BOTH_BAD, TIE, B
+from labeling.stats.votes import strict_majority_choice, vote_counts
+
 # Agreement levels, weakest first; "single" is a pair judged by one labeler only.
 AGREEMENT_ORDER = ("split", "single", "majority", "unanimous")
 
@@ -85,18 +87,6 @@ class Scale:
         return (self.low + self.high) / 2
 
 
-def vote_counts(choices: Sequence[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for choice in choices:
-        counts[choice] = counts.get(choice, 0) + 1
-    return counts
-
-
-def _top(counts: dict[str, int], total: int) -> str | None:
-    choice = max(counts, key=counts.__getitem__) if counts else None
-    return choice if choice is not None and counts[choice] * 2 > total else None
-
-
 def _level(counts: dict[str, int], total: int, top: str | None) -> str:
     if total == 1:
         return "single"
@@ -105,15 +95,10 @@ def _level(counts: dict[str, int], total: int, top: str | None) -> str:
     return "unanimous" if counts[top] == total else "majority"
 
 
-def majority_choice(choices: Sequence[str]) -> str | None:
-    """The choice made by strictly more than half of the judgments, else None."""
-    return _top(vote_counts(choices), len(choices))
-
-
 def agreement_level(choices: Sequence[str]) -> str:
     """unanimous (2+ judgments, all equal), majority (strict majority), single (one judgment), or split."""
     counts = vote_counts(choices)
-    return _level(counts, len(choices), _top(counts, len(choices)))
+    return _level(counts, len(choices), strict_majority_choice(counts))
 
 
 def strength(confidence: int | None, scale: Scale) -> float | None:
@@ -148,7 +133,7 @@ def preference_rows(
 ) -> Iterator[PreferenceRow]:  # fmt: skip
     """Rows for one pair's current judgments. Both-bad judgments count in the agreement level but never become rows."""
     counts = vote_counts([j.choice for j in judgments])
-    consensus = _top(counts, len(judgments))
+    consensus = strict_majority_choice(counts)
     level = _level(counts, len(judgments), consensus)
     tally.pairs += 1
     tally.judgments += len(judgments)

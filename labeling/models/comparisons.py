@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from labeling.stats import choices as canonical
+
 from .content import Pair
 
 
@@ -36,10 +38,12 @@ class Assignment(models.Model):
 
 
 class Choice(models.TextChoices):
-    A = "a", "A better"
-    B = "b", "B better"
-    TIE = "tie", "Tie"
-    BOTH_BAD = "both_bad", "Both bad"
+    """The choices of labeling.stats.choices, with their labels for forms and the admin."""
+
+    A = canonical.A, "A better"
+    B = canonical.B, "B better"
+    TIE = canonical.TIE, "Tie"
+    BOTH_BAD = canonical.BOTH_BAD, "Both bad"
 
 
 class Comparison(models.Model):

@@ -8,13 +8,18 @@ import numpy as np
 from django.db import connection
 
 from labeling.models import Comparison, Project
+from labeling.stats.choices import BOTH_BAD_CODE, CHOICE_CODES, PREFERENCE_CHOICES
 
-# Canonical choice codes. Both-bad says nothing about which sample is better, so the preference statistics
-# (alpha, kappa, consensus, ranking) treat it as missing; it is counted separately.
-CHOICES = ("a", "b", "tie")
-BOTH_BAD = 3
 NO_CONFIDENCE = -1  # a project scale may start at 0
 NO_GOLD = -1
+# The array codes of labeling.stats.choices; any other value (both-bad, a blank gold choice) reads as `otherwise`.
+_PREFERENCE_CODES = {choice: CHOICE_CODES[choice] for choice in PREFERENCE_CHOICES}
+
+
+def _choice_code_sql(column: str, *, otherwise: int) -> str:
+    whens = " ".join(f"WHEN '{choice}' THEN {code}" for choice, code in _PREFERENCE_CODES.items())
+    return f"CASE {column} {whens} ELSE {otherwise} END"  # e.g. CASE c.choice WHEN 'a' THEN 0 ... ELSE 3 END
+
 
 # On PostgreSQL two binary `COPY ... TO STDOUT` reads (judgments, pairs) go straight into numpy record arrays;
 # other databases (SQLite in local runs) go through `values_list`.
@@ -23,14 +28,14 @@ NO_GOLD = -1
 _JUDGMENT_COLUMNS = (
     ("pair_id", "int8", "c.pair_id"),
     ("labeler_id", "int8", "c.labeler_id"),
-    ("choice", "int4", "CASE c.choice WHEN 'a' THEN 0 WHEN 'b' THEN 1 WHEN 'tie' THEN 2 ELSE 3 END"),
+    ("choice", "int4", _choice_code_sql("c.choice", otherwise=BOTH_BAD_CODE)),
     ("confidence", "int4", "COALESCE(c.confidence, -1)"),
     ("time_spent_ms", "int4", "c.time_spent_ms"),
 )
 _PAIR_COLUMNS = (
     ("pair_id", "int8", "p.id"),
     ("is_gold", "int4", "p.is_gold::int"),
-    ("gold_choice", "int4", "CASE p.gold_choice WHEN 'a' THEN 0 WHEN 'b' THEN 1 WHEN 'tie' THEN 2 ELSE -1 END"),
+    ("gold_choice", "int4", _choice_code_sql("p.gold_choice", otherwise=NO_GOLD)),
     ("policy_a", "int8", "sa.policy_id"),
     ("policy_b", "int8", "sb.policy_id"),
 )
@@ -42,7 +47,7 @@ class ComparisonArrays:
 
     pair_id: np.ndarray  # (J,) int64
     labeler_id: np.ndarray  # (J,) int64
-    choice: np.ndarray  # (J,) 0 = a, 1 = b, 2 = tie, 3 = both bad
+    choice: np.ndarray  # (J,) codes of labeling.stats.choices: 0 = a, 1 = b, 2 = tie, 3 = both bad
     confidence: np.ndarray  # (J,) canonical confidence, NO_CONFIDENCE where none was given
     time_spent_ms: np.ndarray  # (J,)
     is_gold: np.ndarray  # (J,) bool
@@ -124,16 +129,15 @@ def _load_values_list(project: Project) -> dict[str, np.ndarray]:
         "pair__sample_a__policy_id",
         "pair__sample_b__policy_id",
     )
-    codes = {"a": 0, "b": 1, "tie": 2}
     cols = list(zip(*rows)) or [()] * 9
     return {
         "pair_id": np.array(cols[0], dtype=np.int64),
         "labeler_id": np.array(cols[1], dtype=np.int64),
-        "choice": np.array([codes.get(c, BOTH_BAD) for c in cols[2]], dtype=np.int64),
+        "choice": np.array([_PREFERENCE_CODES.get(c, BOTH_BAD_CODE) for c in cols[2]], dtype=np.int64),
         "confidence": np.array([NO_CONFIDENCE if c is None else c for c in cols[3]], dtype=np.int64),
         "time_spent_ms": np.array(cols[4], dtype=np.int64),
         "is_gold": np.array(cols[5], dtype=bool),
-        "gold_choice": np.array([codes.get(c, NO_GOLD) for c in cols[6]], dtype=np.int64),
+        "gold_choice": np.array([_PREFERENCE_CODES.get(c, NO_GOLD) for c in cols[6]], dtype=np.int64),
         "policy_a": np.array(cols[7], dtype=np.int64),
         "policy_b": np.array(cols[8], dtype=np.int64),
     }

@@ -9,12 +9,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from common.errors import DomainError
-from labeling import agreement, consensus, ranking
-from labeling.arrays import dense_codes, group_median
-from labeling.bootstrap import Interval, bootstrap_interval, row_patterns
 from labeling.models import Assignment, AssignmentStatus, PairFlag, Policy, Project
+from labeling.stats import agreement, consensus, ranking
+from labeling.stats.arrays import dense_codes, group_median
+from labeling.stats.bootstrap import Interval, bootstrap_interval, row_patterns
+from labeling.stats.choices import BOTH_BAD_CODE, PREFERENCE_CHOICES
 
-from .agreement_data import BOTH_BAD, CHOICES, ComparisonArrays, comparison_arrays
+from .agreement_data import ComparisonArrays, comparison_arrays
 from .exclusions import excluded_labeler_ids
 
 # Agreement, consensus and ranking use the non-gold pairs and the labelers who are not excluded; gold pairs score
@@ -217,7 +218,7 @@ def _labeler_table(
     gold = data.is_gold & (data.gold_choice >= 0)
     n_gold = np.bincount(labeler_idx[gold], minlength=n_lab)
     gold_right = np.bincount(labeler_idx[gold & (data.choice == data.gold_choice)], minlength=n_lab)
-    both_bad = np.bincount(labeler_idx[data.choice == BOTH_BAD], minlength=n_lab)
+    both_bad = np.bincount(labeler_idx[data.choice == BOTH_BAD_CODE], minlength=n_lab)
     all_judgments = np.bincount(labeler_idx, minlength=n_lab)
     medians = group_median(labeler_idx, data.time_spent_ms, n_lab)
     per_labeler = [activity.get(lid, [0, 0, 0]) for lid in labeler_ids.tolist()]
@@ -255,7 +256,7 @@ def _labeler_table(
 def _policy_ranking(
     project: Project, data: ComparisonArrays, keep: np.ndarray, *, n_resamples: int, seed: int
 ) -> list[PolicyRow]:
-    usable = keep & (data.choice != BOTH_BAD) & (data.policy_a != data.policy_b)
+    usable = keep & (data.choice != BOTH_BAD_CODE) & (data.policy_a != data.policy_b)
     if not usable.any():
         return []
     policy_ids, codes = dense_codes(np.concatenate([data.policy_a[usable], data.policy_b[usable]]))
@@ -299,9 +300,9 @@ def agreement_report_build(
     labeler_ids = np.union1d(dense_codes(data.labeler_id)[0], active_ids)
     labeler_idx = np.searchsorted(labeler_ids, data.labeler_id)
     counted = ~np.isin(labeler_ids, list(excluded))[labeler_idx]
-    preference = ~data.is_gold & (data.choice != BOTH_BAD)
+    preference = ~data.is_gold & (data.choice != BOTH_BAD_CODE)
     pair_ids, pair_idx = dense_codes(data.pair_id[preference])
-    n_pairs, n_values = len(pair_ids), len(CHOICES)
+    n_pairs, n_values = len(pair_ids), len(PREFERENCE_CHOICES)
     in_agreement = counted[preference]
     choice = data.choice[preference]
     choice_counts = agreement.value_counts_from_codes(
@@ -338,7 +339,7 @@ def agreement_report_build(
     # Most judgments first: a split among five labelers says more than one among two.
     split = split[np.argsort(-choice_counts[split].sum(axis=1), kind="stable")]
     split_rows = [
-        SplitPair(int(pair_ids[u]), dict(zip(CHOICES, map(int, choice_counts[u]))), "split")
+        SplitPair(int(pair_ids[u]), dict(zip(PREFERENCE_CHOICES, map(int, choice_counts[u]))), "split")
         for u in split[:split_limit]
     ]
     return AgreementReport(
@@ -347,7 +348,7 @@ def agreement_report_build(
         n_judgments=len(data),
         n_pairs=len(dense_codes(data.pair_id)[0]),
         n_labelers=len(labeler_ids),
-        n_both_bad=int((data.choice == BOTH_BAD).sum()),
+        n_both_bad=int((data.choice == BOTH_BAD_CODE).sum()),
         excluded_labeler_ids=sorted(excluded),
         coefficients=coefficients,
         consensus_levels=dict(zip(consensus.LEVEL_NAMES, map(int, level_counts))),

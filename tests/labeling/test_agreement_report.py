@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from io import StringIO
 
 import krippendorff
@@ -20,6 +21,7 @@ from labeling.services.agreement_report import agreement_report_build
 from labeling.services.imports import pairs_import
 from labeling.services.judgments import Judgment, assignment_flag, assignment_skip, comparison_submit
 from labeling.services.projects import project_add_member
+from labeling.stats.choices import BOTH_BAD_CODE, CHOICE_CODES
 
 SHOWN = {"a": "b", "b": "a", "tie": "tie", "both_bad": "both_bad"}
 CODE = {"a": 0, "b": 1, "tie": 2}
@@ -137,6 +139,12 @@ def test_binary_copy_and_values_list_paths_read_the_same_arrays(judged_project):
     order = np.argsort(slow["pair_id"], kind="stable")
     for name, values in slow.items():
         assert np.array_equal(getattr(fast, name), values[order]), name
+    # Both paths give each judgment the code of labeling.stats.choices.
+    stored = Comparison.objects.filter(pair__project=project, is_current=True).values_list("pair_id", "choice")
+    assert Counter(zip(fast.pair_id.tolist(), fast.choice.tolist())) == Counter(
+        (pair_id, CHOICE_CODES[choice]) for pair_id, choice in stored
+    )
+    assert len(fast) > 0 and fast.choice.tolist().count(BOTH_BAD_CODE) == 1
 
 
 def test_per_labeler_quality_and_review_marks(judged_project, make_user):

@@ -2,13 +2,15 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from rewards.metrics import pairwise_calibration, preference_metrics, wilson_interval
+from rewards.metrics import pairwise_calibration, preference_metrics
 
 
-@pytest.mark.parametrize("successes,n", [(0, 10), (7, 10), (10, 10), (250, 400), (1, 3)])
-def test_wilson_matches_statsmodels(successes, n):
-    low, high = proportion_confint(successes, n, alpha=0.05, method="wilson")
-    assert wilson_interval(successes, n) == pytest.approx((low, high), abs=1e-12)
+def test_accuracy_interval_is_the_wilson_interval_and_undefined_without_pairs():
+    # The interval itself is tested against statsmodels in tests/labeling/stats/test_intervals.py.
+    m = preference_metrics(np.array([1.0, 2.0, 0.0, 3.0, 5.0]), np.array([0.0, 3.0, 0.0, 1.0, 4.0]))
+    assert m["ci95"] == pytest.approx(list(proportion_confint(3, 5, alpha=0.05, method="wilson")), abs=1e-12)
+    empty = preference_metrics(np.array([]), np.array([]))
+    assert empty["n"] == 0 and np.isnan(empty["accuracy"]) and all(np.isnan(b) for b in empty["ci95"])
 
 
 def test_preference_metrics_counts_ties_as_wrong():

@@ -14,12 +14,12 @@ from labeling.exports.aggregate import (
     Scale,
     Tally,
     agreement_level,
-    majority_choice,
     preference_rows,
     strength,
 )  # fmt: skip
 from labeling.exports.pseudonym import Pseudonymizer
 from labeling.exports.split import split_for_prompt
+from labeling.stats.votes import strict_majority_choice, vote_counts
 
 SCALE = Scale(1, 9)
 PAIR = PairInfo(1, 1, "p", "hash", "A", "B", "pa", "pb", "", False)
@@ -55,7 +55,7 @@ def rows(js, *, per_judgment=False, ties="drop", min_rank=0):
 )
 def test_majority_and_agreement(choices, level, top):
     assert agreement_level(choices) == level
-    assert majority_choice(choices) == top
+    assert strict_majority_choice(vote_counts(choices)) == top
 
 
 def test_strength_is_distance_from_the_midpoint():

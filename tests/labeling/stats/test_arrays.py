@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from labeling.arrays import dense_codes, group_median
+from labeling.stats.arrays import dense_codes, group_median
 
 
 def test_dense_codes_equal_numpy_unique_for_small_and_huge_ids():

@@ -81,7 +81,8 @@ def coincidence_matrix(value_counts: np.ndarray, unit_weights: np.ndarray | None
     counts = np.asarray(value_counts, dtype=np.float64)  # (N, V)
     w = _unit_pair_weights(counts, unit_weights)  # (N,)
     weighted = counts * w[:, None]  # (N, V)
-    return weighted.T @ counts - np.diag(weighted.sum(axis=0))  # (V, V)
+    coincidences: np.ndarray = weighted.T @ counts - np.diag(weighted.sum(axis=0))  # (V, V)
+    return coincidences
 
 
 def distance_matrix(value_domain: np.ndarray, n_v: np.ndarray, level: str) -> np.ndarray:
@@ -94,7 +95,8 @@ def distance_matrix(value_domain: np.ndarray, n_v: np.ndarray, level: str) -> np
         lo = np.minimum.outer(np.arange(len(n_v)), np.arange(len(n_v)))
         hi = np.maximum.outer(np.arange(len(n_v)), np.arange(len(n_v)))
         between = cum[hi + 1] - cum[lo]
-        return (between - (n_v[lo] + n_v[hi]) / 2.0) ** 2
+        ordinal: np.ndarray = (between - (n_v[lo] + n_v[hi]) / 2.0) ** 2
+        return ordinal
     values = np.asarray(value_domain, dtype=np.float64)
     diff = np.subtract.outer(values, values)
     if level == "interval":
@@ -203,7 +205,8 @@ def fleiss_kappa(counts: np.ndarray, *, method: str = "fleiss", unit_weights: np
 # --------------------------------------------------------------------------------------------- Cohen
 def _missing(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind == "f":
-        return np.isnan(values)
+        nan_mask: np.ndarray = np.isnan(values)
+        return nan_mask
     if values.dtype.kind == "O":
         return np.array([v is None or (isinstance(v, float) and v != v) for v in values], dtype=bool)
     return np.zeros(values.shape, dtype=bool)

@@ -7,22 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .agreement import cohen_kappa_from_confusion
+from .intervals import wilson_interval
+from .votes import NO_WINNER, plurality_choice
 
-NO_WINNER = -1
 # Agreement level of a unit, by code.
 SINGLE, UNANIMOUS, MAJORITY, SPLIT = 0, 1, 2, 3
 LEVEL_NAMES = ("single", "unanimous", "majority", "split")
-
-
-def majority_vote(value_counts: np.ndarray) -> np.ndarray:
-    """Index of the most voted value per unit, or NO_WINNER when no votes or the top is shared (a tied vote)."""
-    counts = np.asarray(value_counts)  # (N, V)
-    if counts.shape[1] == 0:
-        return np.full(len(counts), NO_WINNER, dtype=np.int64)
-    top = counts.max(axis=1)  # (N,)
-    winner = counts.argmax(axis=1)
-    shared = (counts == top[:, None]).sum(axis=1) > 1
-    return np.where((top > 0) & ~shared, winner, NO_WINNER).astype(np.int64)
 
 
 def agreement_levels(value_counts: np.ndarray) -> np.ndarray:
@@ -37,13 +27,13 @@ def agreement_levels(value_counts: np.ndarray) -> np.ndarray:
     return levels
 
 
-def leave_one_out_majority(
+def leave_one_out_plurality(
     value_counts: np.ndarray, unit_idx: np.ndarray, value_idx: np.ndarray, counted: np.ndarray | None = None
 ) -> np.ndarray:
-    """For each judgment, the majority of the *other* judgments of its unit (NO_WINNER when none or tied).
+    """For each judgment, the plurality choice of the *other* judgments of its unit (NO_WINNER when none or tied).
 
     `value_counts` must hold exactly the judgments flagged `counted` (all by default); an uncounted judgment (an
-    excluded labeler's) is compared with the full counted majority, since it is not part of it.
+    excluded labeler's) is compared with the full counted plurality, since it is not part of it.
     """
     unit_idx = np.asarray(unit_idx, dtype=np.int64)  # (J,)
     value_idx = np.asarray(value_idx, dtype=np.int64)  # (J,)
@@ -52,26 +42,12 @@ def leave_one_out_majority(
     others[np.arange(len(unit_idx)), value_idx] -= own
     if others.size and others.min() < 0:
         raise ValueError("value_counts does not contain every counted judgment.")
-    return majority_vote(others)
-
-
-def wilson_interval(successes: np.ndarray, n: np.ndarray, *, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of proportions (Wilson 1927); NaN where n = 0. z = 1.96 gives 95 %."""
-    s = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = s / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    low = np.where(n > 0, centre - half, np.nan)
-    high = np.where(n > 0, centre + half, np.nan)
-    return low, high
+    return plurality_choice(others)
 
 
 @dataclass(frozen=True)
 class LabelerAgreement:
-    """Per labeler (index order): judgments, judgments with a leave-one-out majority to compare, and matches."""
+    """Per labeler (index order): judgments, judgments with a leave-one-out plurality to compare, and matches."""
 
     n_judgments: np.ndarray  # (L,)
     n_scored: np.ndarray  # (L,)
@@ -79,7 +55,7 @@ class LabelerAgreement:
     agreement: np.ndarray  # (L,) n_agree / n_scored, NaN when nothing was scored
     agreement_low: np.ndarray  # (L,) Wilson 95 % bounds, so 3 judgments do not outrank 300
     agreement_high: np.ndarray  # (L,)
-    kappa: np.ndarray  # (L,) Cohen's kappa of the labeler against the leave-one-out majority
+    kappa: np.ndarray  # (L,) Cohen's kappa of the labeler against the leave-one-out plurality
 
 
 def labeler_agreement(
@@ -92,7 +68,7 @@ def labeler_agreement(
     n_values: int,
     counted: np.ndarray | None = None,
 ) -> LabelerAgreement:
-    """Each labeler's agreement with the leave-one-out majority of the counted judgments on the same units."""
+    """Each labeler's agreement with the leave-one-out plurality of the counted judgments on the same units."""
     labeler_idx = np.asarray(labeler_idx, dtype=np.int64)
     unit_idx = np.asarray(unit_idx, dtype=np.int64)
     value_idx = np.asarray(value_idx, dtype=np.int64)
@@ -100,7 +76,7 @@ def labeler_agreement(
     flat = np.bincount(
         unit_idx[counted_mask] * n_values + value_idx[counted_mask], minlength=n_units * n_values
     ).reshape(n_units, n_values)
-    loo = leave_one_out_majority(flat, unit_idx, value_idx, counted_mask)  # (J,)
+    loo = leave_one_out_plurality(flat, unit_idx, value_idx, counted_mask)  # (J,)
     scored = loo != NO_WINNER
     n_judgments = np.bincount(labeler_idx, minlength=n_labelers)
     n_scored = np.bincount(labeler_idx[scored], minlength=n_labelers)

@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from labeling.agreement import (
+from labeling.stats.agreement import (
     LEVELS,
     alpha_from_value_counts,
     cohen_kappa,

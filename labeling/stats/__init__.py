@@ -1,0 +1,1 @@
+"""Agreement, consensus, intervals and ranking as pure array functions: numpy only, never Django."""
