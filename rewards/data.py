@@ -19,13 +19,6 @@ class PreferenceExample:
     """How much more `chosen` should score than `rejected` (e.g. from a labeler's confidence); None = unknown."""
 
 
-def margin_from_confidence(confidence: int, *, scale: int, max_margin: float = 1.0) -> float:
-    """Map a labeler confidence 1..scale linearly onto a loss margin 0..max_margin (1 = a coin flip, no margin)."""
-    if scale < 2 or not 1 <= confidence <= scale:
-        raise ValueError(f"confidence must be in 1..{scale} with scale >= 2, got {confidence}")
-    return max_margin * (confidence - 1) / (scale - 1)
-
-
 def _open_text(path: Path):
     return gzip.open(path, "rt", encoding="utf-8") if str(path).endswith(".gz") else open(path, encoding="utf-8")
 

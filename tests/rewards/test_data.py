@@ -5,7 +5,6 @@ import pytest
 from rewards.data import (
     PreferenceExample,
     load_preferences,
-    margin_from_confidence,
     preferences_from_hh_rlhf,
     preferences_hash,
     save_preferences,
@@ -55,9 +54,3 @@ def test_hh_rlhf_split_at_last_shared_assistant_turn(tmp_path):
     examples, skipped = preferences_from_hh_rlhf(tmp_path / "hh.jsonl")
     assert skipped == 1
     assert examples == [PreferenceExample("Human: hi\n\nAssistant: yo\n\nHuman: help?\n\nAssistant:", "sure", "no")]
-
-
-def test_margin_from_confidence():
-    assert [margin_from_confidence(c, scale=5, max_margin=2.0) for c in range(1, 6)] == [0.0, 0.5, 1.0, 1.5, 2.0]
-    with pytest.raises(ValueError, match="confidence"):
-        margin_from_confidence(6, scale=5)
