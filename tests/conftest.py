@@ -15,7 +15,8 @@ from labeling.services.imports import pairs_import
 from labeling.services.projects import project_add_member, project_create
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# Data files the tests share, shipped with the repository (tests/fixtures/README.md says where they come from).
+SHARED_DATA = REPO_ROOT / "tests" / "fixtures"
 PASSWORD = "test-password-1"
 _counter = itertools.count()
 
