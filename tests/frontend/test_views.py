@@ -46,15 +46,22 @@ def test_anonymous_users_are_sent_to_login(make_project):
 def test_workspace_never_ships_policy_or_gold_information(labeler, make_project):
     from labeling.services.imports import pairs_import
 
-    project = make_project(pairs=0, members=[labeler])
+    project = make_project(pairs=0, members=[labeler], gold_rate=1.0)  # the one (gold) pair is served
     pairs_import(
         project=project,
         lines=[
             '{"prompt": "p", "response_a": "x", "response_b": "y", "policy_a": "secret-policy", "gold_choice": "a"}'
         ],
     )
-    body = client_for(labeler).get(f"/label/{project.slug}/").content.decode()
+    client = client_for(labeler)
+    page = client.get(f"/label/{project.slug}/")
+    body = page.content.decode()
+    assert page.status_code == 200 and 'id="workspace"' in body  # the workspace itself, not an error page
     assert "secret-policy" not in body and "gold" not in body.lower()
+    # The pair reaches the workspace through the next-pair API: it carries the texts and nothing else.
+    lease = client.post(f"/api/v1/projects/{project.slug}/next/", {}, content_type="application/json").json()
+    assert sorted(lease) == ["assignment_id", "expires_at", "prompt", "response_left", "response_right"]
+    assert lease["prompt"] == "p" and {lease["response_left"], lease["response_right"]} == {"x", "y"}
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 """A task round trip through Redis and a real Celery worker process."""
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -21,4 +22,10 @@ def test_worker_expires_stale_leases(celery_worker_process, make_project, labele
         message=f"the worker to expire the lease (log: {celery_worker_process.log_path})",
     )
     assert Pair.objects.get(id=lease.pair_id).leased_count == 0
-    assert result.id
+    # The worker ran this very task (not the lazy expiry of a request), and it expired exactly the one lease.
+    succeeded = re.compile(rf"labeling\.expire_stale_leases\[{result.id}\] succeeded in [0-9.]+s: 1$", re.M)
+    wait_until(
+        lambda: succeeded.search(celery_worker_process.log()) is not None,
+        timeout=30,
+        message=f"the worker to log the task's result (log: {celery_worker_process.log_path})",
+    )
