@@ -120,5 +120,7 @@ def test_skip_invalid_imports_the_valid_lines_of_the_real_file_and_reports_the_r
     assert result.pairs_created + result.pairs_existing == 1798
     for raw in lines[:5]:
         row = json.loads(raw)
-        prompt, chosen, _rejected = split_hh_dialogue(row["chosen"], row["rejected"])
-        assert row["chosen"] == prompt + " " + chosen or row["chosen"].startswith(prompt)
+        prompt, chosen, rejected = split_hh_dialogue(row["chosen"], row["rejected"])
+        assert prompt.endswith("\n\nAssistant:") and row["rejected"].startswith(prompt)
+        pair = Pair.objects.get(project=project, prompt__text=prompt, sample_a__text__in=[chosen, rejected])
+        assert {pair.sample_a.text, pair.sample_b.text} == {chosen, rejected}
