@@ -43,7 +43,7 @@ class LabelerRow:
     labeler_id: int
     username: str
     n_judgments: int
-    n_scored: int  # judgments whose pair has a leave-one-out majority to compare with
+    n_scored: int  # judgments whose pair has a leave-one-out plurality to compare with
     agreement: float | None
     agreement_low: float | None
     agreement_high: float | None
