@@ -215,3 +215,27 @@ def test_soft_ties_with_a_trl_format_are_refused():
         with pytest.raises(ExportRequestError, match="never a soft label"):
             ExportRequest(format=fmt, ties="soft")
     assert ExportRequest(format="trl", ties="separate").ties == "separate"
+
+
+@pytest.mark.parametrize("script", ["reward", "dpo"])
+def test_the_readme_trl_commands_train_on_the_export_folder(judged_project, tiny_dir, tmp_path, script):
+    """`trl reward` / `trl dpo --dataset_name <export folder>`, as the README shows them, in a child process."""
+    import subprocess
+    import sys
+
+    project, _, _ = judged_project
+    out = tmp_path / "trl"
+    export(project, out, format="trl", aggregation="judgment")
+    before = sorted(p.name for p in out.iterdir())
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "cache"), "WANDB_DISABLED": "1"}
+    command = [
+        str(Path(sys.executable).parent / "trl"), script, "--model_name_or_path", str(tiny_dir),
+        "--dataset_name", str(out), "--output_dir", str(tmp_path / script), "--max_steps", "2",
+        "--per_device_train_batch_size", "4", "--max_length", "256", "--use_cpu", "--report_to", "none",
+        "--save_strategy", "no", "--eval_strategy", "no", "--logging_steps", "1",
+    ]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "'train_loss'" in done.stdout + done.stderr  # the trainer's summary after its 2 steps
+    assert list((tmp_path / script).glob("*.safetensors"))  # the script saved the trained model
+    assert sorted(p.name for p in out.iterdir()) == before
