@@ -19,7 +19,7 @@ FORMATS = ("trl", "trl-parquet", "hf", "openai", "hh", "raw")
 TRL_FORMATS = ("trl", "trl-parquet", "hf")
 AGGREGATIONS = ("pair", "judgment")
 # What happens to a tie: dropped, written to a separate ties file/config that no trainer loads as preferences,
-# or kept as a soft label 0.5 (refused for every preference format: none of their trainers reads a soft label).
+# or kept as a soft label 0.5 (refused for the TRL, openai and hh formats, whose consumers read no soft label).
 TIE_POLICIES = ("drop", "separate", "soft")
 # chat: the project's instruction template inside the model's chat template, exactly as Arbiter's reward model and
 # PPO see it (rewards/layout.py); bare: the prompt text as stored, each response starting with the separator a
@@ -63,7 +63,9 @@ class ExportRequest:
     ties: str = field(
         default="drop",
         metadata=_opt(
-            "drop ties, or write them to a separate ties file that trainers do not load", choices=TIE_POLICIES
+            "drop ties; separate: write them to a ties file no trainer loads as preferences; soft: label 0.5 "
+            "(refused for the TRL, openai and hh formats)",
+            choices=TIE_POLICIES,
         ),
     )
     prompt_layout: str = field(
