@@ -29,6 +29,7 @@ class PairInfo:
     policy_b: str
     batch: str
     is_gold: bool
+    prompt_metadata: dict | None = None  # the prompt's metadata (title, subreddit, ...), for the openai format
 
 
 @dataclass(slots=True)

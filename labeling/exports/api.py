@@ -18,28 +18,42 @@ from labeling.api.permissions import IsResearcher
 from labeling.services.projects import project_get_for_user, projects_visible_to
 
 from .models import Export, ExportStatus
-from .options import AGGREGATIONS, AGREEMENT_LEVELS, FORMATS, TIE_POLICIES, ExportRequest, round_batch
+from .options import ExportRequest, export_fields, round_batch
 from .services import export_create, export_file_path
 
 
+def _request_field(kind: str, default, choices: tuple[str, ...], help_text: str) -> serializers.Field:
+    """The DRF field of one ExportRequest field, by its kind (see options.export_fields)."""
+    extra = {"help_text": help_text} | ({"default": default} if default is not None or kind == "date" else {})
+    if kind == "choice":
+        return serializers.ChoiceField(choices=choices, allow_blank="" in (default,), **extra)
+    if kind == "bool":
+        return serializers.BooleanField(**extra)
+    if kind == "int":
+        return serializers.IntegerField(**extra)
+    if kind == "date":
+        return serializers.DateTimeField(required=False, allow_null=True, **extra)
+    if kind == "list":
+        return serializers.ListField(child=serializers.CharField(max_length=120), **(extra | {"default": list}))
+    if kind == "fractions":
+        return serializers.ListField(child=serializers.FloatField(), min_length=3, max_length=3,
+                                     **(extra | {"default": list(default)}))  # fmt: skip
+    return serializers.CharField(allow_blank=True, max_length=500, **extra)
+
+
 class ExportCreateSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(choices=FORMATS)
-    aggregation = serializers.ChoiceField(choices=AGGREGATIONS, default="pair")
-    ties = serializers.ChoiceField(choices=TIE_POLICIES, default="drop")
-    include_margin = serializers.BooleanField(default=False)
-    batches = serializers.ListField(child=serializers.CharField(max_length=80), default=list)
-    rounds = serializers.ListField(child=serializers.IntegerField(min_value=1), default=list)
-    policies = serializers.ListField(child=serializers.CharField(max_length=120), default=list)
-    since = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    until = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    min_agreement = serializers.ChoiceField(choices=AGREEMENT_LEVELS, default="split")
-    include_excluded_labelers = serializers.BooleanField(default=False)
-    include_gold = serializers.BooleanField(default=False)
-    include_flagged = serializers.BooleanField(default=False)
-    include_both_bad = serializers.BooleanField(default=False)
-    all_revisions = serializers.BooleanField(default=False)
-    split = serializers.ListField(child=serializers.FloatField(), min_length=3, max_length=3, default=[0.9, 0.05, 0.05])
-    seed = serializers.IntegerField(default=0)
+    """The fields of ExportRequest (one definition, in options.py), plus `rounds`, a shorthand for round batches."""
+
+    rounds = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), default=list, help_text="only pairs generated for these rounds"
+    )
+
+    def get_fields(self):
+        fields = {
+            name: _request_field(kind, default, meta.choices, meta.help)
+            for name, kind, default, meta in export_fields()
+        }
+        return fields | super().get_fields()
 
     def to_request(self) -> ExportRequest:
         data = dict(self.validated_data)

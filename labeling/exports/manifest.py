@@ -27,9 +27,17 @@ def arbiter_version() -> dict[str, str | None]:
     return {"version": settings.SPECTACULAR_SETTINGS.get("VERSION", "unknown"), "git_commit": commit}
 
 
+TIE_RULES = {
+    "drop": "ties are dropped; no row is a tie",
+    "separate": "tie rows are written to the separate ties file only (response_a/response_b, never chosen/rejected)",
+    "soft": "ties are kept with the soft label 0.5",
+}
+
+
 def manifest_build(
-    *, export: Export, request: ExportRequest, result: DatasetResult, finished_at: datetime
-) -> dict[str, Any]:
+    *, export: Export, request: ExportRequest, result: DatasetResult, finished_at: datetime,
+    tokenizer: str | None = None, instruction_template: str = "",
+) -> dict[str, Any]:  # fmt: skip
     tally = result.tally
     rows = sum(result.rows_per_split.values())
     return {
@@ -50,6 +58,14 @@ def manifest_build(
             "pairs_read": tally.pairs,
             "judgments_read": tally.judgments,
             "dropped": dict(sorted(tally.dropped.items())),
+            "tie_rows": result.tie_rows,
+        },
+        "ties": {"policy": request.ties, "rule": TIE_RULES[request.ties]},
+        "layout": {
+            "prompt_layout": request.prompt_layout,
+            "style": request.style,
+            "tokenizer": tokenizer,
+            "instruction_template": instruction_template if request.prompt_layout == "chat" else None,
         },
         "agreement": {
             "pairs_by_level": {

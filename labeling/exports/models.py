@@ -13,7 +13,7 @@ from labeling.models import Project
 class ExportFormat(models.TextChoices):
     TRL = "trl", "TRL preference (JSONL)"
     TRL_PARQUET = "trl-parquet", "TRL preference (Parquet)"
-    HF = "hf", "Hugging Face datasets (save_to_disk)"
+    HF = "hf", "Hugging Face dataset folder (Parquet + dataset card)"
     OPENAI = "openai", "Summarize-from-feedback comparisons (JSONL)"
     HH = "hh", "HH-RLHF dialogues (JSONL)"
     RAW = "raw", "Raw judgments (JSONL)"

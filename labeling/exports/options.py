@@ -1,8 +1,12 @@
-"""What an export asks for: format, filters, aggregation and split, validated into one frozen dataclass."""
+"""What an export asks for: format, layout, filters, aggregation and split, validated into one frozen dataclass.
+
+The dataclass is the one list of export fields: the API serializer, the command's arguments and the exports
+panel's form all derive from `ExportRequest`'s fields and their `ExportField` metadata.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +15,17 @@ from common.errors import DomainError
 from .aggregate import AGREEMENT_ORDER as AGREEMENT_LEVELS
 
 FORMATS = ("trl", "trl-parquet", "hf", "openai", "hh", "raw")
+# The formats TRL's RewardTrainer / DPOTrainer (and OpenRLHF's reward dataset) read as prompt/chosen/rejected.
+TRL_FORMATS = ("trl", "trl-parquet", "hf")
 AGGREGATIONS = ("pair", "judgment")
-# What happens to a tie: dropped, kept as a soft label 0.5, or kept with margin 0.
-TIE_POLICIES = ("drop", "soft", "margin0")
+# What happens to a tie: dropped, written to a separate ties file/config that no trainer loads as preferences,
+# or kept as a soft label 0.5 (refused for the TRL, openai and hh formats, whose consumers read no soft label).
+TIE_POLICIES = ("drop", "separate", "soft")
+# chat: the project's instruction template inside the model's chat template, exactly as Arbiter's reward model and
+# PPO see it (rewards/layout.py); bare: the prompt text as stored, each response starting with the separator a
+# plain-text join needs; stored: prompt and responses exactly as stored, for trainers that lay them out themselves.
+PROMPT_LAYOUTS = ("chat", "bare", "stored")
+STYLES = ("standard", "conversational")
 SPLITS = ("train", "validation", "test")
 
 
@@ -22,38 +34,88 @@ class ExportRequestError(DomainError):
 
 
 @dataclass(frozen=True)
+class ExportField:
+    """How one request field is offered outside Python: its help text, command flag, and choices."""
+
+    help: str
+    choices: tuple[str, ...] = ()
+    flag: str = ""  # the command's flag when it is not --<name-with-dashes>
+    repeatable: bool = False  # the command takes one value per flag (--batch a --batch b)
+
+
+def _opt(help: str, **kwargs: Any) -> dict[str, ExportField]:
+    return {"export": ExportField(help, **kwargs)}
+
+
+@dataclass(frozen=True)
 class ExportRequest:
     """Every knob of an export; saved in the manifest so the same request reproduces the same files."""
 
-    format: str
-    aggregation: str = "pair"
-    ties: str = "drop"
-    include_margin: bool = False
-    batches: tuple[str, ...] = ()
-    policies: tuple[str, ...] = ()  # keep pairs where either sample comes from one of these policies
-    since: datetime | None = None  # judgments created at or after
-    until: datetime | None = None  # judgments created before
-    min_agreement: str = "split"
-    include_excluded_labelers: bool = False
-    include_gold: bool = False
-    include_flagged: bool = False
-    include_both_bad: bool = False  # only the raw format can express "both bad"
-    all_revisions: bool = False  # raw format only: superseded revisions too
-    split: tuple[float, float, float] = (0.9, 0.05, 0.05)
-    seed: int = 0
+    format: str = field(metadata=_opt("data layout of the files", choices=FORMATS))
+    aggregation: str = field(
+        default="",
+        metadata=_opt(
+            "one row per pair by strict majority, or one row per judgment (default: judgment for openai, "
+            "as the summarize-from-feedback release, else pair)",
+            choices=AGGREGATIONS,
+        ),
+    )
+    ties: str = field(
+        default="drop",
+        metadata=_opt(
+            "drop ties; separate: write them to a ties file no trainer loads as preferences; soft: label 0.5 "
+            "(refused for the TRL, openai and hh formats)",
+            choices=TIE_POLICIES,
+        ),
+    )
+    prompt_layout: str = field(
+        default="chat",
+        metadata=_opt(
+            "TRL formats: chat = the text Arbiter's reward model and PPO see; bare = stored prompt, responses "
+            "start with a separator; stored = texts exactly as stored",
+            choices=PROMPT_LAYOUTS,
+        ),
+    )
+    style: str = field(
+        default="standard",
+        metadata=_opt("TRL formats: plain strings, or conversational message lists", choices=STYLES),
+    )
+    tokenizer: str = field(
+        default="",
+        metadata=_opt(
+            "model name or folder whose chat template lays out chat prompts (default: the project's initial policy)"
+        ),
+    )
+    include_margin: bool = field(
+        default=False, metadata=_opt("add a margin column from the confidence scale", flag="margin")
+    )
+    batches: tuple[str, ...] = field(
+        default=(), metadata=_opt("only pairs of this batch", flag="batch", repeatable=True)
+    )
+    policies: tuple[str, ...] = field(
+        default=(), metadata=_opt("only pairs with a sample from this policy", flag="policy", repeatable=True)
+    )
+    since: datetime | None = field(default=None, metadata=_opt("judgments made at or after this date"))
+    until: datetime | None = field(default=None, metadata=_opt("judgments made before this date"))
+    min_agreement: str = field(default="split", metadata=_opt("weakest agreement level kept", choices=AGREEMENT_LEVELS))
+    include_excluded_labelers: bool = field(default=False, metadata=_opt("keep judgments of excluded labelers"))
+    include_gold: bool = field(default=False, metadata=_opt("keep gold pairs"))
+    include_flagged: bool = field(default=False, metadata=_opt("keep pairs with unresolved flags"))
+    include_both_bad: bool = field(default=False, metadata=_opt("raw format only: keep 'both bad' judgments"))
+    all_revisions: bool = field(default=False, metadata=_opt("raw format only: superseded revisions too"))
+    split: tuple[float, float, float] = field(
+        default=(0.9, 0.05, 0.05), metadata=_opt("train,validation,test fractions by prompt")
+    )
+    seed: int = field(default=0, metadata=_opt("seed of the split draw"))
 
     def __post_init__(self) -> None:
+        if not self.aggregation:
+            object.__setattr__(self, "aggregation", "judgment" if self.format == "openai" else "pair")
         problems = []
-        if self.format not in FORMATS:
-            problems.append(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
-        if self.aggregation not in AGGREGATIONS:
-            problems.append(f"unknown aggregation {self.aggregation!r}; choose one of {', '.join(AGGREGATIONS)}")
-        if self.ties not in TIE_POLICIES:
-            problems.append(f"unknown tie policy {self.ties!r}; choose one of {', '.join(TIE_POLICIES)}")
-        if self.min_agreement not in AGREEMENT_LEVELS:
-            problems.append(
-                f"unknown agreement level {self.min_agreement!r}; choose one of {', '.join(AGREEMENT_LEVELS)}"
-            )
+        for name in ("format", "aggregation", "ties", "prompt_layout", "style", "min_agreement"):
+            choices = export_field(name).choices
+            if getattr(self, name) not in choices:
+                problems.append(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(choices)}")
         if len(self.split) != 3 or any(not 0 <= f <= 1 for f in self.split) or abs(sum(self.split) - 1) > 1e-6:
             problems.append("split must be three fractions (train, validation, test) in [0, 1] summing to 1")
         if self.since and self.until and self.since >= self.until:
@@ -62,6 +124,15 @@ class ExportRequest:
             problems.append("'both bad' judgments have no chosen answer; only the raw format can include them")
         if self.format == "hh" and self.ties != "drop":
             problems.append("an HH-RLHF transcript pair cannot express a tie; use ties='drop' with the hh format")
+        if self.ties == "soft" and self.format in TRL_FORMATS:
+            problems.append(
+                "TRL's RewardTrainer and DPOTrainer read only prompt/chosen/rejected (and margin), never a soft "
+                "label, so a soft tie would train as 'chosen preferred'; use ties='drop' or ties='separate'"
+            )
+        if self.ties == "soft" and self.format == "openai":
+            problems.append("summarize-from-feedback's choice is an integer index; use ties='drop' or 'separate'")
+        if self.style == "conversational" and self.format not in TRL_FORMATS:
+            problems.append(f"style='conversational' is for the {', '.join(TRL_FORMATS)} formats")
         if self.all_revisions and self.format != "raw":
             problems.append("superseded revisions can only be exported in the raw format")
         if problems:
@@ -70,6 +141,15 @@ class ExportRequest:
     @property
     def min_agreement_rank(self) -> int:
         return AGREEMENT_LEVELS.index(self.min_agreement)
+
+    @property
+    def per_judgment(self) -> bool:
+        return self.aggregation == "judgment"
+
+    @property
+    def needs_tokenizer(self) -> bool:
+        """Only chat-laid-out plain strings are rendered here; conversational rows leave the template to the trainer."""
+        return self.format in TRL_FORMATS and self.prompt_layout == "chat" and self.style == "standard"
 
     def as_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -100,6 +180,23 @@ class ExportRequest:
             except (TypeError, ValueError) as exc:
                 raise ExportRequestError("split must be three numbers.") from exc
         return cls(**values)
+
+
+def export_field(name: str) -> ExportField:
+    return next(f.metadata["export"] for f in fields(ExportRequest) if f.name == name)
+
+
+def export_fields() -> list[tuple[str, str, Any, ExportField]]:
+    """(name, kind, default, metadata) of every request field; kind is one of
+    choice, text, bool, list, date, fractions, int. `format` has no default (None)."""
+    kinds = {"bool": "bool", "int": "int", "datetime | None": "date", "tuple[str, ...]": "list"}
+    out = []
+    for f in fields(ExportRequest):
+        meta: ExportField = f.metadata["export"]
+        kind = "choice" if meta.choices else kinds.get(str(f.type), "fractions" if f.name == "split" else "text")
+        default = None if f.name == "format" else f.default
+        out.append((f.name, kind, default, meta))
+    return out
 
 
 def round_batch(round_id: int) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from labeling.services.accounts import is_researcher
 
 from .models import Export
-from .options import AGREEMENT_LEVELS, FORMATS, TIE_POLICIES
+from .options import AGREEMENT_LEVELS, FORMATS, PROMPT_LAYOUTS, STYLES, TIE_POLICIES, export_fields
 
 RECENT_EXPORTS = 20
 
@@ -21,4 +21,8 @@ def exports_panel_context(*, project, request) -> dict[str, Any]:
         "formats": FORMATS,
         "tie_policies": TIE_POLICIES,
         "agreement_levels": AGREEMENT_LEVELS,
+        "prompt_layouts": PROMPT_LAYOUTS,
+        "styles": STYLES,
+        # name -> kind, for the form's script: the request's fields are listed once, in options.ExportRequest.
+        "field_kinds": {name: kind for name, kind, _, _ in export_fields()},
     }

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .aggregate import AGREEMENT_ORDER, JudgmentRecord, PairInfo, Scale, Tally, agreement_level, preference_rows
-from .formats import hh_record, openai_record, raw_record, trl_columns, trl_record
-from .options import ExportRequest
+from .aggregate import AGREEMENT_ORDER, TIE, JudgmentRecord, PairInfo, Scale, Tally, agreement_level, preference_rows
+from .card import CardFile, dataset_card
+from .formats import (
+    OPENAI_SPLITS,
+    hh_record,
+    openai_record,
+    raw_record,
+    tie_columns,
+    tie_record,
+    trl_columns,
+    trl_record,
+)
+from .layout import PromptLayout
+from .options import TRL_FORMATS, ExportRequest
 from .pseudonym import Pseudonymizer
 from .sinks import JsonlSink, ParquetSink
 from .split import SPLIT_NAMES, split_for_prompt
 
 PROGRESS_EVERY = 5_000
-HF_STAGING = ".hf-staging"
+CARD_NAME = "README.md"
+TIES = "ties"
 
 
 class EmptySelectionError(Exception):
@@ -32,6 +43,7 @@ class DatasetResult:
     prompts_per_split: dict[str, int]
     policies: Counter = field(default_factory=Counter)
     files: list[dict[str, Any]] = field(default_factory=list)
+    tie_rows: int | None = None  # rows in the separate ties file; None when ties are not kept there
 
 
 def sha256_of(path: Path) -> str:
@@ -42,29 +54,44 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sinks(request: ExportRequest, folder: Path) -> dict[str, JsonlSink | ParquetSink]:
-    if request.format in ("trl-parquet", "hf"):
-        columns = trl_columns(
-            include_margin=request.include_margin,
-            soft_labels=request.ties == "soft",
-            per_judgment=request.aggregation == "judgment",
-        )
-        return {name: ParquetSink(folder / f"{name}.parquet", columns) for name in SPLIT_NAMES}
-    return {name: JsonlSink(folder / f"{name}.jsonl") for name in SPLIT_NAMES}
+def split_file_name(request: ExportRequest, split: str) -> str:
+    """Where a split's rows go: flat files, openai's release split names, or the Hub's data/ layout for hf."""
+    if request.format == "hf":
+        return f"data/{split}-00000-of-00001.parquet"
+    name = OPENAI_SPLITS.get(split, split) if request.format == "openai" else split
+    return f"{name}.parquet" if request.format == "trl-parquet" else f"{name}.jsonl"
+
+
+def _columns(request: ExportRequest) -> list[tuple[str, str]]:
+    return trl_columns(
+        include_margin=request.include_margin, per_judgment=request.per_judgment,
+        conversational=request.style == "conversational",
+    )  # fmt: skip
+
+
+def _sink(request: ExportRequest, path: Path, columns: list[tuple[str, str]]) -> JsonlSink | ParquetSink:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return ParquetSink(path, columns) if path.suffix == ".parquet" else JsonlSink(path)
 
 
 def dataset_write(
     *, groups: Iterable[tuple[PairInfo, list[JudgmentRecord]]], request: ExportRequest, scale: Scale,
-    pseudonym: Pseudonymizer, out_dir: Path, flags_for: Callable[[int], list[dict[str, Any]]] = lambda _: [],
+    pseudonym: Pseudonymizer, out_dir: Path, layout: PromptLayout | None = None, title: str = "Arbiter export",
+    flags_for: Callable[[int], list[dict[str, Any]]] = lambda _: [],
     on_progress: Callable[[int], None] | None = None,
 ) -> DatasetResult:  # fmt: skip
-    """Write the export's data files into `out_dir` (which must exist). Raises EmptySelectionError on zero rows."""
-    staging = out_dir / HF_STAGING if request.format == "hf" else out_dir
-    staging.mkdir(exist_ok=True)
-    sinks = _sinks(request, staging)
+    """Write the export's data files and dataset card into `out_dir` (which must exist); every split gets a file,
+    empty when it has no rows. Raises EmptySelectionError (leaving no file) when no row was written."""
+    layout = layout or PromptLayout("stored")
+    columns = _columns(request)
+    sinks = {name: _sink(request, out_dir / split_file_name(request, name), columns) for name in SPLIT_NAMES}
+    ties_sink = None
+    if request.ties == "separate" and request.format not in ("hh", "raw"):
+        suffix = "parquet" if request.format in ("trl-parquet", "hf") else "jsonl"
+        tie_path = f"data/{TIES}-00000-of-00001.parquet" if request.format == "hf" else f"{TIES}.{suffix}"
+        ties_sink = _sink(request, out_dir / tie_path, tie_columns(per_judgment=request.per_judgment))
     tally = Tally()
-    per_judgment = request.aggregation == "judgment"
-    soft = request.ties == "soft"
+    conversational = request.style == "conversational"
     policies: Counter = Counter()
     prompts: dict[str, set[int]] = {name: set() for name in SPLIT_NAMES}
     seen = since_report = 0
@@ -78,18 +105,25 @@ def dataset_write(
             else:
                 current = [j for j in judgments if j.is_current]
                 for row in preference_rows(
-                    pair=pair, judgments=current, per_judgment=per_judgment, ties=request.ties,
+                    pair=pair, judgments=current, per_judgment=request.per_judgment, ties=request.ties,
                     min_agreement_rank=request.min_agreement_rank, scale=scale, tally=tally,
                 ):  # fmt: skip
                     worker = pseudonym(row.worker_id) if row.worker_id is not None else None
-                    if request.format == "openai":
+                    if row.chosen == TIE and ties_sink is not None:
+                        if request.format == "openai":
+                            ties_sink.write(openai_record(row, worker=worker, split=split))
+                        else:
+                            ties_sink.write(
+                                tie_record(row, worker=worker, split=split, per_judgment=request.per_judgment)
+                            )
+                    elif request.format == "openai":
                         sink.write(openai_record(row, worker=worker, split=split))
                     elif request.format == "hh":
                         sink.write(hh_record(row))
                     else:
                         sink.write(trl_record(
-                            row, worker=worker, include_margin=request.include_margin, soft_labels=soft,
-                            per_judgment=per_judgment,
+                            row, layout=layout, conversational=conversational, worker=worker,
+                            include_margin=request.include_margin, per_judgment=request.per_judgment,
                         ))  # fmt: skip
             if sink.rows > before:
                 prompts[split].add(pair.prompt_id)
@@ -100,35 +134,45 @@ def dataset_write(
                 on_progress(seen)
                 since_report = seen
     finally:
-        for sink in sinks.values():
+        for sink in [*sinks.values(), *([ties_sink] if ties_sink else [])]:
             sink.close()
     if on_progress is not None:
         on_progress(seen)
     rows = {name: sinks[name].rows for name in SPLIT_NAMES}
-    if sum(rows.values()) == 0:
-        if staging != out_dir:
-            shutil.rmtree(staging, ignore_errors=True)
+    tie_rows = ties_sink.rows if ties_sink is not None else None
+    if sum(rows.values()) + (tie_rows or 0) == 0:
+        for sink in [*sinks.values(), *([ties_sink] if ties_sink else [])]:
+            sink.path.unlink(missing_ok=True)
+        if (out_dir / "data").is_dir() and not any((out_dir / "data").iterdir()):
+            (out_dir / "data").rmdir()
         raise EmptySelectionError(_empty_message(tally))
     result = DatasetResult(
         tally=tally,
         rows_per_split=rows,
         prompts_per_split={name: len(ids) for name, ids in prompts.items()},
         policies=policies,
+        tie_rows=tie_rows,
     )
-    if request.format == "hf":
-        _save_hf(staging, out_dir, rows)
-        data_paths = sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json")
-    else:
-        data_paths = [sinks[name].path for name in SPLIT_NAMES if rows[name]]
+    card_files = [CardFile(OPENAI_SPLITS.get(n, n) if request.format == "openai" else n,
+                           split_file_name(request, n), rows[n]) for n in SPLIT_NAMES]  # fmt: skip
+    tie_file = CardFile(TIES, ties_sink.path.relative_to(out_dir).as_posix(), ties_sink.rows) if ties_sink else None
+    card_columns = [name for name, _ in columns] if request.format in TRL_FORMATS else _record_keys(request)
+    card = dataset_card(title=title, request=request, data=card_files, ties=tie_file, columns=card_columns)
+    (out_dir / CARD_NAME).write_text(card, encoding="utf-8", newline="\n")
+    entries = [(f.path, f.rows) for f in card_files] + ([(tie_file.path, tie_file.rows)] if tie_file else [])
     result.files = [
-        {"path": p.relative_to(out_dir).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_of(p)}
-        for p in data_paths
+        {"path": path, "bytes": (out_dir / path).stat().st_size, "sha256": sha256_of(out_dir / path), "rows": count}
+        for path, count in entries
     ]
-    for entry in result.files:
-        stem = Path(entry["path"]).stem
-        if stem in rows and request.format != "hf":
-            entry["rows"] = rows[stem]
+    result.files.append({"path": CARD_NAME, "bytes": (out_dir / CARD_NAME).stat().st_size,
+                         "sha256": sha256_of(out_dir / CARD_NAME)})  # fmt: skip
     return result
+
+
+def _record_keys(request: ExportRequest) -> list[str]:
+    if request.format == "openai":
+        return ["info", "summaries", "choice", "worker", "batch", "split", "extra"]
+    return ["chosen", "rejected"] if request.format == "hh" else ["*"]
 
 
 def _write_raw(
@@ -153,24 +197,6 @@ def _write_raw(
             flags=flags,
         ))  # fmt: skip
         tally.rows += 1
-
-
-def _save_hf(staging: Path, out_dir: Path, rows: dict[str, int]) -> None:
-    """Parquet splits -> a DatasetDict saved with save_to_disk; the arrow cache is built by streaming, not in RAM."""
-    import datasets
-
-    try:
-        splits = {}
-        for name, count in rows.items():
-            if count:
-                path = staging / f"{name}.parquet"
-                split = datasets.Dataset.from_parquet(str(path), cache_dir=str(staging / "cache"))
-                # The default fingerprint hashes the staging path; the data's own hash keeps state.json reproducible.
-                split._fingerprint = sha256_of(path)[:16]
-                splits[name] = split
-        datasets.DatasetDict(splits).save_to_disk(str(out_dir))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _empty_message(tally: Tally) -> str:

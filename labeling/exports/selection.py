@@ -18,7 +18,7 @@ from .options import ExportRequest
 CHUNK_SIZE = 5_000
 _PAIR_FIELDS = (
     "id", "prompt_id", "prompt__text", "prompt__content_hash", "sample_a__text", "sample_b__text",
-    "sample_a__policy__name", "sample_b__policy__name", "batch", "is_gold",
+    "sample_a__policy__name", "sample_b__policy__name", "batch", "is_gold", "prompt__metadata",
 )  # fmt: skip
 _JUDGMENT_FIELDS = ("pair_id", "id", "labeler_id", "choice", "confidence")
 # Only the raw format needs these; converting timestamps alone costs more than the rest of the row.
@@ -98,7 +98,7 @@ def _next_pair(pairs: Iterator[tuple], pair_id: int) -> PairInfo:
         if r[0] == pair_id:
             return PairInfo(
                 pair_id=r[0], prompt_id=r[1], prompt=r[2], prompt_hash=r[3], text_a=r[4], text_b=r[5],
-                policy_a=r[6], policy_b=r[7], batch=r[8], is_gold=r[9],
+                policy_a=r[6], policy_b=r[7], batch=r[8], is_gold=r[9], prompt_metadata=r[10],
             )  # fmt: skip
     raise RuntimeError(f"pair {pair_id} vanished while it was being exported")
 

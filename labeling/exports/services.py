@@ -14,12 +14,13 @@ from django.db import transaction
 
 from common import clock
 from common.errors import Conflict, DomainError, NotFound
-from labeling.models import Project
+from labeling.models import Policy, PolicyKind, Project
 
 from .aggregate import Scale
+from .layout import PromptLayout
 from .manifest import manifest_build
 from .models import Export, ExportStatus, PseudonymKey
-from .options import ExportRequest
+from .options import ExportRequest, ExportRequestError
 from .pipeline import EmptySelectionError, dataset_write
 from .pseudonym import Pseudonymizer
 from .selection import comparisons_selected, judgment_groups, pair_flags
@@ -67,6 +68,8 @@ def export_create(
     """Record an export; with `enqueue`, a worker runs it once this transaction commits."""
     if out_dir is not None:
         export_check_path(out_dir=out_dir)
+    if request.needs_tokenizer:
+        export_tokenizer_name(project=project, request=request)  # refuse now rather than on the worker
     with transaction.atomic():
         export = Export.objects.create(
             project=project, format=request.format, filters=request.as_dict(), status=ExportStatus.QUEUED,
@@ -82,6 +85,35 @@ def export_create(
 
             transaction.on_commit(lambda: export_run_task.delay(export.id))
     return export
+
+
+def export_tokenizer_name(*, project: Project, request: ExportRequest) -> str:
+    """The model whose chat template lays out chat prompts: the request's, else the project's initial policy's."""
+    if request.tokenizer:
+        return request.tokenizer
+    initial = (
+        Policy.objects.filter(project=project, kind=PolicyKind.INITIAL).exclude(artifact_path="").order_by("id").first()
+    )
+    if initial is None:
+        raise ExportRequestError(
+            f"Project {project.slug!r} has no initial policy with a model, so the chat layout has no chat template: "
+            "name one with tokenizer=<model name or folder>, or choose prompt_layout='bare' or 'stored'."
+        )
+    return initial.artifact_path
+
+
+def prompt_layout_for(*, project: Project, request: ExportRequest) -> PromptLayout:
+    """The layout of the request, with the tokenizer loaded when chat strings must be rendered here."""
+    if not request.needs_tokenizer:
+        return PromptLayout(request.prompt_layout, template=project.instruction_template)
+    from training.models import load_tokenizer, resolve_model  # transformers: only exports that render chat
+
+    name = export_tokenizer_name(project=project, request=request)
+    try:
+        tokenizer = load_tokenizer(resolve_model(name))
+    except (OSError, ValueError) as exc:
+        raise ExportRequestError(f"Cannot use {name!r} for the chat layout: {exc}") from exc
+    return PromptLayout("chat", template=project.instruction_template, tokenizer=tokenizer)
 
 
 def _pseudonymizer(project: Project) -> Pseudonymizer:
@@ -150,18 +182,24 @@ def _run(export: Export, out_dir: Path, on_progress: Callable[[int, int], None] 
         if on_progress is not None:
             on_progress(seen, total)
 
+    layout = prompt_layout_for(project=project, request=request)
     try:
         result = dataset_write(
             groups=judgment_groups(qs, detailed=request.format == "raw"), request=request,
             scale=Scale(project.confidence_min, project.confidence_max), pseudonym=pseudonym, out_dir=out_dir,
-            flags_for=lambda pair_id: flags.get(pair_id, []), on_progress=progress,
+            layout=layout, title=f"{project.name} preferences", flags_for=lambda pair_id: flags.get(pair_id, []),
+            on_progress=progress,
         )  # fmt: skip
     except EmptySelectionError as exc:
         raise EmptyExport(str(exc)) from exc
     except OSError as exc:
         raise ExportPathError(f"Writing the export to {out_dir} failed: {exc}.") from exc
     finished = clock.now()
-    manifest = manifest_build(export=export, request=request, result=result, finished_at=finished)
+    tokenizer = export_tokenizer_name(project=project, request=request) if request.needs_tokenizer else None
+    manifest = manifest_build(
+        export=export, request=request, result=result, finished_at=finished, tokenizer=tokenizer,
+        instruction_template=project.instruction_template,
+    )  # fmt: skip
     tmp = out_dir / f".{MANIFEST_NAME}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(out_dir / MANIFEST_NAME)

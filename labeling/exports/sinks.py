@@ -1,4 +1,5 @@
-"""Incremental file writers: JSON lines and Parquet in bounded row groups, opened on the first row."""
+"""Incremental file writers: JSON lines and Parquet in bounded row groups; a sink with no rows still leaves its
+file (empty JSON lines, or a Parquet file holding only the schema), so every split of an export has a file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 PARQUET_ROW_GROUP = 20_000
-_ARROW_TYPES = {"string": pa.string(), "float64": pa.float64(), "int64": pa.int64()}
+_MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+_ARROW_TYPES = {"string": pa.string(), "float64": pa.float64(), "int64": pa.int64(), "messages": _MESSAGES}
 
 
 class JsonlSink:
@@ -32,6 +34,8 @@ class JsonlSink:
         if self._file is not None:
             self._file.close()
             self._file = None
+        elif not self.path.exists():
+            self.path.touch()
 
 
 class ParquetSink:
@@ -63,6 +67,8 @@ class ParquetSink:
 
     def close(self) -> None:
         self._flush()
+        if self._writer is None and not self.path.exists():
+            self._writer = pq.ParquetWriter(self.path, self._schema, compression="zstd")
         if self._writer is not None:
             self._writer.close()
             self._writer = None

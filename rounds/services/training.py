@@ -53,7 +53,8 @@ def round_preferences_export(
     from labeling.exports.services import EmptyExport, export_create, export_run
 
     request = ExportRequest(
-        format="trl", aggregation="judgment", ties="drop", include_margin=True, batches=tuple(batches),
+        format="trl", aggregation="judgment", ties="drop", prompt_layout="stored", include_margin=True,
+        batches=tuple(batches),
         split=(1.0 - heldout_fraction, heldout_fraction, 0.0), seed=seed,
     )  # fmt: skip
     attempt = 1 + sum(1 for _ in folder.glob("export-*"))  # a rerun (resume) writes a fresh export

@@ -73,7 +73,7 @@ def test_consensus_row_takes_the_majority_side_and_its_voters_margin():
     assert row.votes == {"a": 1, "b": 2} and tally.rows == 1
 
 
-@pytest.mark.parametrize("ties,expected", [("drop", None), ("soft", (0.5, 0.0)), ("margin0", (1.0, 0.0))])
+@pytest.mark.parametrize("ties,expected", [("drop", None), ("soft", (0.5, 0.0)), ("separate", (1.0, 0.0))])
 def test_tie_policies(ties, expected):
     out, tally = rows(judgments(("tie", 5), ("tie", 5), ("a", 2)), ties=ties)
     if expected is None:

@@ -10,6 +10,7 @@ import pytest
 
 from labeling.exports.models import Export, ExportStatus
 from labeling.exports.services import export_run
+from labeling.models import Comparison
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def test_create_enqueues_after_commit_then_status_and_download(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
             f"/api/v1/projects/{project.slug}/exports/",
-            {"format": "trl", "aggregation": "judgment", "ties": "soft", "rounds": [], "split": [1, 0, 0]},
+            {"format": "trl", "aggregation": "judgment", "prompt_layout": "stored", "rounds": [], "split": [1, 0, 0]},
             format="json",
         )
     assert response.status_code == 202, response.json()
@@ -31,14 +32,18 @@ def test_create_enqueues_after_commit_then_status_and_download(
     assert body["status"] == "queued" and body["download_url"] is None and body["created_by"] == researcher.username
     assert len(callbacks) == 1  # the task is sent only once the row is committed
     export_run(export_id=body["id"])
+    ties = Comparison.objects.filter(pair__project=project, choice="tie").count()  # dropped by default
+    assert 0 < ties < 36
     status = client.get(body["status_url"]).json()
-    assert status["status"] == "done" and status["progress"] == 1.0 and status["row_count"] == 36
-    assert {f["name"] for f in status["files"]} == {"train.jsonl", "manifest.json"}
+    assert status["status"] == "done" and status["progress"] == 1.0 and status["row_count"] == 36 - ties
+    names = {"train.jsonl", "validation.jsonl", "test.jsonl", "README.md", "manifest.json"}
+    assert {f["name"] for f in status["files"]} == names
     download = client.get(status["download_url"])
     assert download.status_code == 200 and download["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
-    assert sorted(archive.namelist()) == ["manifest.json", "train.jsonl"]
-    assert len(archive.read("train.jsonl").decode().splitlines()) == 36
+    assert sorted(archive.namelist()) == sorted(names)
+    assert len(archive.read("train.jsonl").decode().splitlines()) == 36 - ties
+    assert archive.read("test.jsonl") == b""
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["export_id"] == body["id"]
     single = client.get(f"/api/v1/exports/{body['id']}/files/train.jsonl")
@@ -62,6 +67,10 @@ def test_bad_requests_are_explained(judged_project, researcher, api_client_for):
     assert bad_split.status_code == 400 and "summing to 1" in bad_split.json()["detail"]
     hh_tie = client.post(url, {"format": "hh", "ties": "soft"}, format="json")
     assert hh_tie.status_code == 400 and "cannot express a tie" in hh_tie.json()["detail"]
+    soft = client.post(url, {"format": "trl", "ties": "soft"}, format="json")
+    assert soft.status_code == 400 and "never a soft label" in soft.json()["detail"]
+    no_template = client.post(url, {"format": "hf"}, format="json")
+    assert no_template.status_code == 400 and "has no initial policy with a model" in no_template.json()["detail"]
     assert client.post("/api/v1/projects/nope/exports/", {"format": "trl"}, format="json").status_code == 404
     assert Export.objects.count() == 0
 

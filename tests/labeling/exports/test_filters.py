@@ -59,7 +59,7 @@ def setup(make_project, make_user, researcher):
 
 def rows(project, tmp_path: Path, name: str = "out", **options) -> list[dict]:
     out = tmp_path / name
-    export = export_create(project=project, request=ExportRequest(format="trl", split=(1, 0, 0), **options),
+    export = export_create(project=project, request=ExportRequest(format="trl", split=(1, 0, 0), prompt_layout="stored", **options),
                            out_dir=out, enqueue=False)  # fmt: skip
     export_run(export_id=export.id)
     return [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
@@ -133,7 +133,7 @@ def test_batches_rounds_policies_and_dates(setup, tmp_path):
     assert prompts(rows(project, tmp_path, "d", since=since, until=until)) == {"p1", "p2"}
     out = tmp_path / "cmd"
     call_command("export_preferences", project=project.slug, format="trl", out=str(out), round=[1], split=(1, 0, 0),
-                 no_progress=True)  # fmt: skip
+                 prompt_layout="stored", no_progress=True)  # fmt: skip
     found = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
     assert prompts(found) == {"p0", "p1", "p2", "p3"}
     assert json.loads((out / "manifest.json").read_text())["request"]["batches"] == ["round-1"]
@@ -144,7 +144,7 @@ def test_errors_are_clear_and_leave_no_files(setup, tmp_path):
     with pytest.raises(CommandError, match="Unknown project 'nope'"):
         call_command("export_preferences", project="nope", format="trl", out=str(tmp_path / "x"))
     empty = tmp_path / "empty"
-    export = export_create(project=project, request=ExportRequest(format="trl", batches=("round-9",)), out_dir=empty,
+    export = export_create(project=project, request=ExportRequest(format="trl", prompt_layout="stored", batches=("round-9",)), out_dir=empty,
                            enqueue=False)  # fmt: skip
     with pytest.raises(EmptyExport, match="No judgments match"):
         export_run(export_id=export.id)
@@ -171,14 +171,16 @@ def test_errors_are_clear_and_leave_no_files(setup, tmp_path):
 def _all_ties(project, out: Path) -> None:
     """Every judgment matches but every pair is a tie, so every row is dropped."""
     Comparison.objects.filter(pair__project=project).update(choice="tie", confidence=5)
-    call_command("export_preferences", project=project.slug, format="trl", out=str(out), no_progress=True)
+    call_command(
+        "export_preferences", project=project.slug, format="trl", out=str(out), prompt_layout="stored", no_progress=True
+    )
 
 
 def test_a_claimed_export_runs_once_and_a_failed_or_orphaned_one_reruns_cleanly(setup, tmp_path):
     project, *_ = setup
     out = tmp_path / "again"
-    export = export_create(project=project, request=ExportRequest(format="trl", split=(1, 0, 0)), out_dir=out,
-                           enqueue=False)  # fmt: skip
+    request = ExportRequest(format="trl", split=(1, 0, 0), prompt_layout="stored")
+    export = export_create(project=project, request=request, out_dir=out, enqueue=False)
     Export.objects.filter(id=export.id).update(status=ExportStatus.RUNNING)
     with pytest.raises(Conflict, match="already running"):
         export_run(export_id=export.id)
@@ -188,9 +190,8 @@ def test_a_claimed_export_runs_once_and_a_failed_or_orphaned_one_reruns_cleanly(
     (out / ".hf-staging").mkdir()
     done = export_run(export_id=export.id, resume_running=True)
     assert done.status == ExportStatus.DONE and sorted(p.name for p in out.iterdir()) == [
-        "manifest.json",
-        "train.jsonl",
-    ]
+        "README.md", "manifest.json", "test.jsonl", "train.jsonl", "validation.jsonl",
+    ]  # fmt: skip
     assert len((out / "train.jsonl").read_text().splitlines()) == done.row_count == 6
     with pytest.raises(Conflict, match="already done"):
         export_run(export_id=export.id, resume_running=True)

@@ -26,12 +26,14 @@ def test_researcher_exports_from_the_project_page(
     page.select_option("#export-form select[name=format]", "trl-parquet")
     page.select_option("#export-form select[name=aggregation]", "judgment")
     page.check("#export-form input[name=include_margin]")
+    page.fill("#export-form input[name=tokenizer]", "tiny")  # the project has no initial policy to take it from
     page.click("#export-form button[type=submit]")
     # The page reloads with the new export, polls it, and reloads again once the worker is done.
     page.wait_for_selector("#exports a:has-text('download (.zip)')", timeout=90_000)
     export = Export.objects.get(project=project)
     assert export.status == "done" and export.format == "trl-parquet" and export.created_by == researcher
     assert export.filters["aggregation"] == "judgment" and export.filters["include_margin"] is True
+    assert export.filters["tokenizer"] == "tiny" and export.filters["prompt_layout"] == "chat"
     row = page.locator("#exports tbody tr").first.inner_text()
     assert "trl-parquet" in row and "done" in row and str(export.row_count) in row
     with page.expect_download() as download_info:

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 
 from labeling.exports.models import ExportStatus
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def run_export(project, out: Path, **options):
+    options.setdefault("prompt_layout", "stored")  # texts as stored; the chat layout has its own tests
     export = export_create(project=project, request=ExportRequest(**options), out_dir=out, enqueue=False)
     export = export_run(export_id=export.id)
     assert export.status == ExportStatus.DONE
@@ -52,7 +54,9 @@ def load(path: Path, kind: str = "json"):
 def all_rows(out: Path, suffix: str, kind: str) -> list[dict]:
     rows = []
     for name in ("train", "validation", "test"):
-        if (out / f"{name}.{suffix}").exists():
+        if (out / f"{name}.{suffix}").stat().st_size and (
+            kind == "json" or pq.read_metadata(out / f"{name}.{suffix}").num_rows
+        ):
             rows += [{**r, "_split": name} for r in load(out / f"{name}.{suffix}", kind)]
     return rows
 
@@ -87,8 +91,13 @@ def test_trl_per_pair_rows_are_the_majority_choice(judged_project, tmp_path, fmt
 def test_trl_per_judgment_rows_match_every_judgment(judged_project, tmp_path):
     project, labelers, judged = judged_project
     out = tmp_path / "out"
-    run_export(project, out, format="trl", aggregation="judgment", ties="soft", include_margin=True)
+    _, manifest = run_export(project, out, format="trl", aggregation="judgment", ties="separate", include_margin=True)
     rows = all_rows(out, "jsonl", "json")
+    ties = [{**r, "label": 0.5} for r in load(out / "ties.jsonl")]
+    assert manifest["counts"]["tie_rows"] == len(ties) == sum(1 for j in judged if j.picked == TIE) > 0
+    assert manifest["ties"]["policy"] == "separate"
+    assert all("chosen" not in t and "rejected" not in t and "label" not in r for t in ties for r in rows)
+    rows += [{**t, "chosen": t["response_a"], "rejected": t["response_b"], "margin": 0.0} for t in ties]
     assert len(rows) == len(judged)
     workers = {r["worker"] for r in rows}
     assert len(workers) == 3 and all(w.startswith("w_") for w in workers)
@@ -98,11 +107,10 @@ def test_trl_per_judgment_rows_match_every_judgment(judged_project, tmp_path):
     got = Counter()
     for row in rows:
         a_text, b_text = texts_of(row["prompt"], judged)
-        if row["label"] == 0.5:
+        if row.get("label") == 0.5:
             assert (row["chosen"], row["rejected"], row["margin"]) == (a_text, b_text, 0.0)
             got[(row["prompt"], row["worker"], TIE)] += 1
         else:
-            assert row["label"] == 1.0
             got[(row["prompt"], row["worker"], row["chosen"])] += 1
     # Map each pseudonym to the labeler whose judgments it carries.
     expected = Counter()
@@ -116,23 +124,27 @@ def test_trl_per_judgment_rows_match_every_judgment(judged_project, tmp_path):
     assert got == expected
 
 
-def test_hf_dataset_saved_to_disk(judged_project, tmp_path):
+def test_hf_dataset_is_a_self_contained_hub_folder(judged_project, tmp_path):
     project, _, judged = judged_project
     out = tmp_path / "hf"
-    _, manifest = run_export(project, out, format="hf", ties="margin0", include_margin=True, split=(0.5, 0.5, 0.0))
-    dataset = datasets.load_from_disk(str(out))
-    assert set(dataset.keys()) <= {"train", "validation"} and "train" in dataset
-    consensus = expected_consensus(judged)
+    _, manifest = run_export(
+        project, out, format="hf", aggregation="judgment", ties="separate", include_margin=True, split=(0.5, 0.5, 0.0)
+    )
+    dataset = datasets.load_dataset(str(out))  # the folder's README.md card names the files of each split
+    assert set(dataset.keys()) == {"train", "validation"}  # the empty test split has a file but no config entry
+    assert (out / "data" / "test-00000-of-00001.parquet").is_file()
+    ties = datasets.load_dataset(str(out), "ties", split="train")
     rows = [r for split in dataset.values() for r in split]
-    assert len(rows) == len(consensus) == manifest["counts"]["rows"]
-    for row in rows:
-        expected = consensus[row["prompt"]]
-        if expected == TIE:
-            assert row["margin"] == 0.0 and "summary A" in row["chosen"]
-        else:
-            assert row["chosen"] == expected
-    for entry in manifest["files"]:
-        assert (out / entry["path"]).is_file()
+    assert len(ties) == sum(1 for j in judged if j.picked == TIE) > 0
+    assert len(rows) + len(ties) == len(judged) and len(rows) == manifest["counts"]["rows"]
+    picked = Counter((j.prompt, j.picked) for j in judged if j.picked != TIE)
+    assert Counter((r["prompt"], r["chosen"]) for r in rows) == picked
+    assert all("summary A" in t["response_a"] and t["split"] in ("train", "validation") for t in ties)
+    card = (out / "README.md").read_text()
+    row = f"| train | `data/train-00000-of-00001.parquet` | {len(dataset['train'])} |"
+    assert "## Ties" in card and "## Licence" in card and row in card
+    listed = {entry["path"] for entry in manifest["files"]}
+    assert listed | {"manifest.json"} == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
 
 
 def test_openai_comparisons_format(judged_project, tmp_path):
@@ -142,7 +154,7 @@ def test_openai_comparisons_format(judged_project, tmp_path):
     rows = load(out / "train.jsonl")
     decisive = [j for j in judged if j.picked != TIE]
     assert len(rows) == len(decisive)
-    assert not (out / "validation.jsonl").exists()
+    assert (out / "valid1.jsonl").read_text() == "" and (out / "valid2.jsonl").read_text() == ""
     got = Counter((r["info"]["post"], r["summaries"][r["choice"]]["text"], r["extra"]["confidence"]) for r in rows)
     # Canonical confidence mirrors the displayed one when B was shown on the left.
     expected = Counter(

@@ -16,7 +16,9 @@ def test_api_export_runs_on_a_live_worker(
     project, _, _ = judged_project
     client = api_client_for(researcher)
     response = client.post(
-        f"/api/v1/projects/{project.slug}/exports/", {"format": "trl-parquet", "include_margin": True}, format="json"
+        f"/api/v1/projects/{project.slug}/exports/",
+        {"format": "trl-parquet", "include_margin": True, "tokenizer": "tiny"},
+        format="json",
     )
     assert response.status_code == 202, response.json()
     export_id = response.json()["id"]
@@ -32,4 +34,8 @@ def test_api_export_runs_on_a_live_worker(
     assert folder.parent.parent == tmp_path / "exports"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["counts"]["rows"] == status["row_count"]
+    assert manifest["layout"] == {
+        "prompt_layout": "chat", "style": "standard", "tokenizer": "tiny",
+        "instruction_template": project.instruction_template,
+    }  # fmt: skip
     assert client.get(status["download_url"]).status_code == 200

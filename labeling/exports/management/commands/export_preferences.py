@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from common.errors import DomainError
-from labeling.exports.options import AGGREGATIONS, AGREEMENT_LEVELS, FORMATS, TIE_POLICIES, ExportRequest, round_batch
+from labeling.exports.options import ExportRequest, export_fields, round_batch
 from labeling.exports.services import export_create, export_run, project_for_export
 
 
@@ -36,42 +36,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--project", required=True, help="project slug")
-        parser.add_argument("--format", required=True, choices=FORMATS)
         parser.add_argument("--out", required=True, help="a new or empty folder for the data files and manifest")
-        parser.add_argument("--aggregation", choices=AGGREGATIONS, default="pair",
-                            help="one row per pair by majority (default) or one row per judgment")  # fmt: skip
-        parser.add_argument("--ties", choices=TIE_POLICIES, default="drop",
-                            help="drop ties, keep them as soft label 0.5, or keep them with margin 0")  # fmt: skip
-        parser.add_argument("--margin", action="store_true", help="add a margin column from the confidence scale")
-        parser.add_argument("--batch", action="append", default=[], help="only pairs of this batch (repeatable)")
+        for name, kind, default, meta in export_fields():
+            flag = "--" + (meta.flag or name).replace("_", "-")
+            dest = {"dest": name, "help": meta.help}
+            if kind == "bool":
+                parser.add_argument(flag, action="store_true", **dest)
+            elif kind == "list":
+                parser.add_argument(flag, action="append", default=[], **dest)
+            else:
+                parse = {"choice": str, "text": str, "int": int, "date": _date, "fractions": _split}[kind]
+                parser.add_argument(flag, type=parse, choices=meta.choices or None, default=default,
+                                    required=default is None and kind != "date", **dest)  # fmt: skip
         parser.add_argument("--round", action="append", type=int, default=[],
                             help="only pairs generated for this training round id (batch round-ID)")  # fmt: skip
-        parser.add_argument("--policy", action="append", default=[],
-                            help="only pairs with a sample from this policy (repeatable)")  # fmt: skip
-        parser.add_argument("--since", type=_date, help="judgments made at or after this date")
-        parser.add_argument("--until", type=_date, help="judgments made before this date")
-        parser.add_argument("--min-agreement", choices=AGREEMENT_LEVELS, default="split")
-        parser.add_argument("--include-excluded-labelers", action="store_true")
-        parser.add_argument("--include-gold", action="store_true")
-        parser.add_argument("--include-flagged", action="store_true", help="keep pairs with unresolved flags")
-        parser.add_argument("--include-both-bad", action="store_true", help="raw format only")
-        parser.add_argument("--all-revisions", action="store_true", help="raw format only")
-        parser.add_argument("--split", type=_split, default=(0.9, 0.05, 0.05), help="train,validation,test")
-        parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--user", help="username recorded as the export's creator")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **o):
         try:
             project = project_for_export(slug=o["project"])
-            request = ExportRequest(
-                format=o["format"], aggregation=o["aggregation"], ties=o["ties"], include_margin=o["margin"],
-                batches=tuple(o["batch"]) + tuple(round_batch(r) for r in o["round"]), policies=tuple(o["policy"]),
-                since=o["since"], until=o["until"], min_agreement=o["min_agreement"],
-                include_excluded_labelers=o["include_excluded_labelers"], include_gold=o["include_gold"],
-                include_flagged=o["include_flagged"], include_both_bad=o["include_both_bad"],
-                all_revisions=o["all_revisions"], split=o["split"], seed=o["seed"],
-            )  # fmt: skip
+            values = {name: o[name] for name, *_ in export_fields()}
+            values["batches"] = tuple(o["batches"]) + tuple(round_batch(r) for r in o["round"])
+            values["policies"] = tuple(o["policies"])
+            request = ExportRequest(**values)
             user = None
             if o["user"]:
                 user = get_user_model().objects.filter(username=o["user"]).first()
