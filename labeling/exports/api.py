@@ -19,7 +19,7 @@ from labeling.services.projects import project_get_for_user, projects_visible_to
 
 from .models import Export, ExportStatus
 from .options import AGGREGATIONS, AGREEMENT_LEVELS, FORMATS, TIE_POLICIES, ExportRequest, round_batch
-from .services import export_create, export_file_path
+from .services import export_create, export_file_path, export_retry
 
 
 class ExportCreateSerializer(serializers.Serializer):
@@ -110,6 +110,16 @@ class ExportDetailView(APIView):
     @extend_schema(responses=ExportSerializer)
     def get(self, request, export_id: int):
         return Response(ExportSerializer(_export_for(request, export_id)).data)
+
+
+class ExportRetryView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(request=None, responses={202: ExportSerializer})
+    def post(self, request, export_id: int):
+        """Queue a failed, never-queued (broker was down) or stalled export again: 409 if it is live or done."""
+        export = export_retry(export=_export_for(request, export_id))
+        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ExportFileView(APIView):
