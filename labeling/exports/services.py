@@ -110,20 +110,23 @@ RETRYABLE = (ExportStatus.FAILED, ExportStatus.ENQUEUE_FAILED)
 
 
 def export_retry(*, export: Export, now: datetime | None = None) -> Export:
-    """Queue a failed or never-queued export again (a running one whose heartbeat is stale too); its partial
-    files are removed when it starts. Conflict if it is done, queued, or running with a live heartbeat."""
+    """Queue a failed or never-queued export again (a running one whose heartbeat is stale too; a queued one
+    whose message may be lost: a duplicate message finds it claimed and does nothing). Its partial files are
+    removed when it starts. Conflict if it is done or running with a live heartbeat."""
     now = now or clock.now()
     stale = Q(status=ExportStatus.RUNNING) & (
         Q(heartbeat_at__lt=now - export_stale_after()) | Q(heartbeat_at__isnull=True)
     )
     with transaction.atomic():
         moved = (
-            Export.objects.filter(Q(id=export.id) & (Q(status__in=RETRYABLE) | stale))
+            Export.objects.filter(Q(id=export.id) & (Q(status__in=[*RETRYABLE, ExportStatus.QUEUED]) | stale))
             .update(status=ExportStatus.QUEUED, error="", progress=0.0, finished_at=None)
         )  # fmt: skip
         if not moved:
             current = Export.objects.get(id=export.id)
-            raise Conflict(f"Export {export.id} is {current.status}; only a failed or stalled export can be retried.")
+            raise Conflict(
+                f"Export {export.id} is {current.status}; only a failed, queued or stalled export is retried."
+            )
         export_enqueue(export_id=export.id)
     export.refresh_from_db()
     return export

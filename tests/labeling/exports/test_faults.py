@@ -38,7 +38,7 @@ def test_broker_outage_gives_503_keeps_the_export_retryable_and_the_worker_recon
         env = child_environment({
             "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": _database_url(),
             "CELERY_BROKER_URL": redis.url, "CELERY_TASK_DEFAULT_QUEUE": worker.queues["default"],
-            "ARBITER_EXPORT_DIR": str(tmp_path / "exports"),
+            "ARBITER_DATA_DIR": str(tmp_path / "data"),  # exports are written under it
         })  # fmt: skip
         with gunicorn_server(env=env, log_path=tmp_path / "gunicorn.log", workers=2) as server:
             web = logged_in_session(server.url, researcher.username, PASSWORD)
@@ -121,3 +121,67 @@ def test_a_worker_killed_mid_export_is_recovered_by_the_sweeper_within_two_minut
     listed = {f["path"] for f in manifest["files"]} | {"manifest.json"}
     assert {p.name for p in folder.iterdir()} == listed, "partial files of the killed run were left behind"
     assert manifest["counts"]["rows"] == done.row_count
+
+
+def test_two_sweeps_restart_a_stalled_export_once_then_fail_it_with_a_retry(
+    judged_project, researcher, settings, tmp_path
+):
+    import threading
+    import uuid
+    from datetime import timedelta
+
+    import redis as redis_client
+    from django.db import connections
+
+    from labeling.exports.options import ExportRequest
+    from labeling.exports.services import export_create, export_retry
+    from labeling.exports.sweeper import exports_sweep
+    from labeling.services import clock
+    from labeling.services.errors import Conflict
+    from tests.celery_worker import _route_to
+
+    settings.ARBITER = {**settings.ARBITER, "SWEEP_MAX_REQUEUES": 1}
+    settings.EXPORT_DIR = str(tmp_path / "exports")
+    project, _, _ = judged_project
+    queue = f"default.{uuid.uuid4().hex[:8]}"
+    shared = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
+    with _route_to({"default": queue}):
+        try:
+            export = export_create(project=project, request=ExportRequest(format="trl"), created_by=researcher)
+            assert shared.llen(queue) == 1
+
+            def worker_died(attempts: int) -> None:
+                Export.objects.filter(id=export.id).update(
+                    status=ExportStatus.RUNNING, attempts=attempts, heartbeat_at=clock.now() - timedelta(hours=1)
+                )
+
+            worker_died(1)
+            reports, gate = [], threading.Barrier(2)
+
+            def sweep() -> None:
+                try:
+                    gate.wait()
+                    reports.append(exports_sweep())
+                finally:
+                    connections.close_all()
+
+            threads = [threading.Thread(target=sweep) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert sorted(len(r.requeued) for r in reports) == [0, 1] and shared.llen(queue) == 2
+            assert Export.objects.get(id=export.id).status == ExportStatus.QUEUED
+
+            worker_died(2)  # its second worker died too: past SWEEP_MAX_REQUEUES it fails, with the way out
+            assert exports_sweep().failed == [export.id]
+            failed = Export.objects.get(id=export.id)
+            assert failed.status == ExportStatus.FAILED and f"/api/v1/exports/{export.id}/retry/" in failed.error
+            assert export_retry(export=failed).status == ExportStatus.QUEUED and shared.llen(queue) == 3
+
+            Export.objects.filter(id=export.id).update(status=ExportStatus.RUNNING, heartbeat_at=clock.now())
+            with pytest.raises(Conflict):  # a live run is never retried under it
+                export_retry(export=failed)
+            assert shared.llen(queue) == 3
+        finally:
+            shared.delete(queue)
