@@ -1,5 +1,5 @@
-"""Rounds whose worker died or whose task the broker refused: a phase with a stale heartbeat is queued again
-(it resumes from its checkpoint) or, after SWEEP_MAX_REQUEUES lost workers in a row, marked failed (resume
+"""Rounds whose worker died or whose task the broker refused: a claimed phase with a stale heartbeat is queued
+again (it resumes from its checkpoint) or, after SWEEP_MAX_REQUEUES lost workers in a row, marked failed (resume
 retries it). Safe when two sweepers run: rows are locked with SKIP LOCKED and re-checked under the lock, and a
 requeue restarts the heartbeat, so the second sweeper finds nothing to do."""
 
@@ -40,6 +40,13 @@ def _sweeper_requeues_in_a_row(training_round: TrainingRound) -> int:
     return count
 
 
+def _has_a_worker(training_round: TrainingRound) -> bool:
+    """A claimed phase (a worker took its task) or labeling (its watch task reports at every poll). A phase
+    whose task is still queued may wait behind hours of training on the one GPU worker: not swept (a resume
+    queues it again if its message was lost)."""
+    return bool(training_round.running_task_id) or training_round.state == RoundState.LABELING
+
+
 def _sweep_one(round_id: int, now: datetime, report: RoundSweep) -> None:
     with transaction.atomic():
         r = TrainingRound.objects.select_for_update(skip_locked=True).filter(id=round_id).first()
@@ -49,10 +56,11 @@ def _sweep_one(round_id: int, now: datetime, report: RoundSweep) -> None:
             round_requeue(round_id=r.id, reason="queued again: the broker is reachable")
             report.requeued.append(r.id)
             return
-        if not heartbeat_is_stale(r, now=now):
+        if not heartbeat_is_stale(r, now=now) or not _has_a_worker(r):
             return
         since = r.progress_updated_at.isoformat(timespec="seconds") if r.progress_updated_at else "unknown"
-        if _sweeper_requeues_in_a_row(r) >= settings.ARBITER.get("SWEEP_MAX_REQUEUES", 2):
+        labeling = r.state == RoundState.LABELING  # its watch task lost: always worth restarting
+        if not labeling and _sweeper_requeues_in_a_row(r) >= settings.ARBITER.get("SWEEP_MAX_REQUEUES", 2):
             round_transition(
                 round_id=r.id, to_state=RoundState.FAILED, reason=f"{SWEEP_REASON} since {since}",
                 error=f"The worker running {r.state} stopped again (no heartbeat since {since}). Resume to retry.",
@@ -67,9 +75,9 @@ def _sweep_one(round_id: int, now: datetime, report: RoundSweep) -> None:
 def rounds_sweep(*, now: datetime | None = None) -> RoundSweep:
     now = now or clock.now()
     report = RoundSweep()
-    candidates = TrainingRound.objects.filter(state__in=PHASES).filter(
-        ~Q(enqueue_error="") | Q(progress_updated_at__lt=now - round_stale_after()) | Q(progress_updated_at=None)
-    )
+    stale = Q(progress_updated_at__lt=now - round_stale_after()) | Q(progress_updated_at=None)
+    has_worker = ~Q(running_task_id="") | Q(state=RoundState.LABELING)
+    candidates = TrainingRound.objects.filter(state__in=PHASES).filter(~Q(enqueue_error="") | (stale & has_worker))
     for round_id in candidates.values_list("id", flat=True):
         try:
             _sweep_one(round_id, now, report)

@@ -77,6 +77,9 @@ def test_two_sweeps_requeue_a_stalled_phase_once_then_fail_it_with_a_reason(fabl
             round_start(training_round=r, actor=researcher)
             assert shared.llen(gpu_queue) == 1
             assert rounds_sweep().requeued == []  # queued a moment ago: not stalled
+            # Queued for an hour behind other training on the one GPU worker, never claimed: waiting, not lost.
+            TrainingRound.objects.filter(id=r.id).update(progress_updated_at=clock.now() - timedelta(hours=1))
+            assert rounds_sweep().requeued == [] and shared.llen(gpu_queue) == 1
 
             def stall() -> None:
                 TrainingRound.objects.filter(id=r.id).update(
