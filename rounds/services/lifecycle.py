@@ -110,6 +110,8 @@ def check_resumable(training_round: TrainingRound) -> None:
     if r.state == RoundState.FAILED or r.state not in PHASES or r.enqueue_error or heartbeat_is_stale(r):
         return  # round_requeue refuses states with nothing to resume
     beat = f"last heartbeat {(clock.now() - r.progress_updated_at).total_seconds():.0f} s ago"
+    if r.state == RoundState.LABELING:
+        raise Conflict(f"Round {r.number} is labeling and its watch is alive ({beat}).", state=r.state)
     if r.running_task_id:
         raise Conflict(
             f"Round {r.number} is running its {r.state} phase ({beat}); resume is for a failed or stalled phase.",
