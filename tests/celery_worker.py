@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -115,7 +116,11 @@ def start_celery_worker(
     if beat:
         command += ["-B", "-s", str(log_path.with_suffix(".beat-schedule"))]
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        # With beat, the worker forks a beat process: its own session lets a test SIGKILL both as a machine dies
+        # (os.killpg), so no orphaned beat outlives the test.
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=beat
+        )
     worker = CeleryWorker(process=process, queues=mapping, log_path=log_path)
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -135,6 +140,9 @@ def start_celery_worker(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if beat:  # whatever of its session is left (its beat, if the worker was SIGKILLed)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def test_a_worker_killed_mid_export_is_recovered_by_the_sweeper_within_two_minut
             lambda: (e := Export.objects.get(id=export.id)).status == ExportStatus.RUNNING and e.progress > 0,
             timeout=120, interval=0.05, message=f"the export to be under way:\n{worker.log()[-3000:]}",
         )  # fmt: skip
-        os.kill(worker.process.pid, signal.SIGKILL)
+        os.killpg(worker.process.pid, signal.SIGKILL)  # the worker and its beat, as when the machine dies
         worker.process.wait(timeout=10)
         killed_at = time.monotonic()
     killed = Export.objects.get(id=export.id)
