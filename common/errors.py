@@ -45,3 +45,10 @@ class TooManyLeases(Conflict):
 class QueueEmpty(DomainError):
     http_status = 404
     code = "queue_empty"
+
+
+class BrokerUnavailable(DomainError):
+    """The task queue cannot be reached: the job's row is kept, marked so, and can be retried."""
+
+    http_status = 503
+    code = "broker_unavailable"

@@ -48,7 +48,12 @@ class TrainingRound(models.Model):
     progress_eta_seconds = models.FloatField(null=True, blank=True)
     progress_updated_at = models.DateTimeField(null=True, blank=True)
     # Which Celery task runs the phase now; a redelivered message has the same id and may continue.
+    # progress_updated_at doubles as the phase's heartbeat: set when its task is queued, claimed, and at each
+    # progress report; the sweeper re-queues a phase whose heartbeat is older than ROUND_STALE_SECONDS.
     running_task_id = models.CharField(max_length=80, blank=True)
+    # Set when the phase's task could not be queued (broker unreachable): the round waits for a worker;
+    # `resume` or the sweeper queues it again.
+    enqueue_error = models.TextField(blank=True)
     compute_estimate = models.JSONField(default=dict, blank=True)
     compute_achieved = models.JSONField(default=dict, blank=True)
     phase_seconds = models.JSONField(default=dict, blank=True)

@@ -62,6 +62,7 @@ def round_status(*, training_round: TrainingRound) -> dict[str, Any]:
     return {
         "id": r.id, "project": r.project.slug, "number": r.number, "state": r.state, "failed_in": r.failed_in,
         "error": r.error, "settings": r.settings,
+        "waiting_for_worker": bool(r.enqueue_error), "enqueue_error": r.enqueue_error,
         "progress": {"percent": r.progress_percent, "message": r.progress_message,
                      "eta_seconds": r.progress_eta_seconds,
                      "updated_at": r.progress_updated_at.isoformat() if r.progress_updated_at else None},

@@ -12,6 +12,7 @@ from rounds.models import RoundState
 from rounds.services import phases, training
 from rounds.services.progress import PhaseStopped
 from rounds.services.state import round_transition
+from rounds.services.sweeper import rounds_sweep
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +67,9 @@ PHASE_TASKS = {
     RoundState.POLICY_OPTIMIZATION: gpu_policy_optimize,
     RoundState.EVALUATION: gpu_evaluate,
 }
+
+
+@shared_task(name="rounds.sweep")
+def rounds_sweep_task() -> None:
+    """Periodic (beat): re-queue phases whose worker died or whose task the broker refused."""
+    rounds_sweep()

@@ -10,7 +10,8 @@ PY=.venv/bin/python
 $PY manage.py migrate --noinput -v0
 $PY manage.py load_demo
 
-echo "==> starting a Celery worker (queues default,gpu; log in ${ARBITER_DATA_DIR:-data}/worker.log)"
+# -B embeds the one Celery beat: lease expiry and the sweepers that re-queue work whose worker died.
+echo "==> starting a Celery worker with beat (queues default,gpu; log in ${ARBITER_DATA_DIR:-data}/worker.log)"
 DATA="${ARBITER_DATA_DIR:-data}"
 $PY -m celery -A config worker -Q default,gpu --concurrency=1 -B -s "$DATA/celerybeat-schedule" \
   --loglevel=INFO >"$DATA/worker.log" 2>&1 &

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -78,13 +79,16 @@ def start_celery_worker(
     log_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
     token: str | None = None,
+    broker: str | None = None,
+    beat: bool = False,
 ) -> Iterator[CeleryWorker]:
     """Start `celery -A config worker` on the test database; stop it on exit. Fails with the worker's log.
 
     The worker also publishes to the isolated names (tasks that enqueue follow-up tasks stay in this test);
-    passing the `token` of an earlier worker makes a new one take over its queues.
+    passing the `token` of an earlier worker makes a new one take over its queues. `broker` overrides the
+    settings' broker (a private redis-server of a fault test); `beat` embeds Celery beat (-B: the sweepers).
     """
-    broker = settings.CELERY_BROKER_URL
+    broker = broker or settings.CELERY_BROKER_URL
     if not broker.startswith("redis://"):
         pytest.skip("a live Celery worker test needs CELERY_BROKER_URL=redis://...")
     token = token or uuid.uuid4().hex[:10]
@@ -109,8 +113,14 @@ def start_celery_worker(
         "--pool=solo", "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
         "-Q", ",".join(mapping.values()), "-n", f"{name}@%h", "--loglevel=INFO",
     ]  # fmt: skip
+    if beat:
+        command += ["-B", "-s", str(log_path.with_suffix(".beat-schedule"))]
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        # With beat, the worker forks a beat process: its own session lets a test SIGKILL both as a machine dies
+        # (os.killpg), so no orphaned beat outlives the test.
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=beat
+        )
     worker = CeleryWorker(process=process, queues=mapping, log_path=log_path)
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -130,6 +140,9 @@ def start_celery_worker(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if beat:  # whatever of its session is left (its beat, if the worker was SIGKILLed)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture

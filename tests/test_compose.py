@@ -83,6 +83,11 @@ def test_resolved_services_have_the_shape_we_run(docker_compose: str, project_di
     devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert any(d.get("driver") == "nvidia" and "gpu" in d.get("capabilities", []) for d in devices)
     assert "gunicorn" in services["web"]["command"]
+    # Exactly one beat (the sweepers and lease expiry), and no worker embeds another one (-B).
+    beats = [name for name, svc in services.items() if "beat" in (svc.get("command") or [])]
+    assert beats == ["beat"], beats
+    assert not any("-B" in (svc.get("command") or []) for svc in services.values())
+    assert services["beat"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
     for name in ("web", "worker", "worker-gpu"):
         needs = services[name]["depends_on"]

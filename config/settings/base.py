@@ -65,8 +65,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Several processes (web, worker) share the file: wait for locks instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Several processes (gunicorn workers, a Celery worker) share the file. WAL lets readers run beside the one
+    # writer; IMMEDIATE makes every transaction.atomic() take the write lock when it begins, so two writers
+    # queue on the busy timeout instead of one failing with "database is locked" when a read lock cannot be
+    # upgraded (a DEFERRED transaction cannot wait for that). `timeout` (seconds) is sqlite3's busy timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env_int("ARBITER_SQLITE_TIMEOUT_SECONDS", 30),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -126,14 +135,42 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Reliability (README, "Jobs, workers and the embedded database"):
+# - acks_late: a task's message is acknowledged when the task ends, not when it starts, so a worker that dies
+#   mid-task does not lose it. reject_on_worker_lost: a pool process killed mid-task (OOM, SIGKILL) puts its
+#   message back at once instead of acknowledging it as failed. Redelivery is therefore possible, and every
+#   task claims its row first (a fresh heartbeat of another run refuses the claim), so running twice is safe.
+# - The Redis visibility timeout is how long an unacknowledged message waits before Redis hands it to another
+#   worker. It must outlast the longest task (PPO runs for hours), or a live task gets a twin; recovering dead
+#   work does not wait for it: the sweeper (beat) re-queues work whose heartbeat is stale within minutes.
+# - A worker reconnects to the broker forever (startup included) instead of exiting after 100 tries; the web
+#   side publishes with a short retry so an unreachable broker becomes a 503 within about a second.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 4
+CELERY_BROKER_HEARTBEAT = 30
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("ARBITER_VISIBILITY_TIMEOUT_SECONDS", 6 * 3600),
+        "socket_connect_timeout": 5,
+        "retry_on_timeout": True,
+    }
 # Queue names come from the environment so isolated workers (tests) also route the tasks their tasks enqueue.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "default")
 CELERY_TASK_ROUTES = {"rounds.tasks.gpu_*": {"queue": env_str("ARBITER_GPU_QUEUE", "gpu")}}
+_SWEEP_SECONDS = float(env_int("ARBITER_SWEEP_SECONDS", 60))
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-leases": {"task": "labeling.expire_stale_leases", "schedule": 60.0},
+    # Work whose heartbeat went stale (its worker died) is re-queued or marked failed; safe if two beats run.
+    "sweep-stale-exports": {"task": "exports.sweep", "schedule": _SWEEP_SECONDS},
+    "sweep-stale-rounds": {"task": "rounds.sweep", "schedule": _SWEEP_SECONDS},
 }
 
 ARBITER = {
@@ -143,6 +180,11 @@ ARBITER = {
     # progress a phase's task counts as lost (another task may then take the phase over).
     "ROUND_LABELING_POLL_SECONDS": env_int("ARBITER_ROUND_LABELING_POLL_SECONDS", 10),
     "ROUND_STALE_SECONDS": env_int("ARBITER_ROUND_STALE_SECONDS", 900),
+    # A running export writes a heartbeat with its progress (every few thousand judgments); one silent for this
+    # long lost its worker and is restarted by the sweeper.
+    "EXPORT_STALE_SECONDS": env_int("ARBITER_EXPORT_STALE_SECONDS", 300),
+    # How many times the sweeper re-queues one job whose worker died before marking it failed (retry by hand).
+    "SWEEP_MAX_REQUEUES": env_int("ARBITER_SWEEP_MAX_REQUEUES", 2),
 }
 
 LOGGING = {

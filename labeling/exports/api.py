@@ -8,7 +8,8 @@ from pathlib import Path
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,7 +20,11 @@ from labeling.services.projects import project_get_for_user, projects_visible_to
 
 from .models import Export, ExportStatus
 from .options import ExportRequest, export_fields, round_batch
-from .services import export_create, export_file_path
+from .services import export_create, export_file_path, export_retry
+
+BROKER_DOWN = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="The task queue is unreachable: the export is kept as `enqueue_failed`; retry."
+)
 
 
 def _request_field(kind: str, default, choices: tuple[str, ...], help_text: str) -> serializers.Field:
@@ -109,7 +114,7 @@ class ProjectExportsView(APIView):
         exports = Export.objects.filter(project=project).select_related("project", "created_by")[:100]
         return Response(ExportSerializer(exports, many=True).data)
 
-    @extend_schema(request=ExportCreateSerializer, responses={202: ExportSerializer})
+    @extend_schema(request=ExportCreateSerializer, responses={202: ExportSerializer, 503: BROKER_DOWN})
     def post(self, request, slug: str):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
         data = ExportCreateSerializer(data=request.data)
@@ -124,6 +129,25 @@ class ExportDetailView(APIView):
     @extend_schema(responses=ExportSerializer)
     def get(self, request, export_id: int):
         return Response(ExportSerializer(_export_for(request, export_id)).data)
+
+
+class ExportRetryView(APIView):
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: ExportSerializer,
+            409: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The export is done or running with a live heartbeat."
+            ),
+            503: BROKER_DOWN,
+        },
+    )
+    def post(self, request, export_id: int):
+        """Queue a failed, never-queued (broker was down) or stalled export again: 409 if it is live or done."""
+        export = export_retry(export=_export_for(request, export_id))
+        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ExportFileView(APIView):

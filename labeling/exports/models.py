@@ -24,6 +24,8 @@ class ExportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    # Recorded, but the task queue could not be reached: retry (API, command) or the sweeper queues it again.
+    ENQUEUE_FAILED = "enqueue_failed", "Not queued (broker unreachable)"
 
 
 class Export(models.Model):
@@ -31,7 +33,7 @@ class Export(models.Model):
     format = models.CharField(max_length=16, choices=ExportFormat.choices)
     # The full request (filters, aggregation, split, seed) as ExportRequest.as_dict().
     filters = models.JSONField(default=dict)
-    status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     progress = models.FloatField(default=0.0)
     row_count = models.PositiveBigIntegerField(default=0)
     # Folder holding the data files and manifest.json.
@@ -43,6 +45,10 @@ class Export(models.Model):
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Liveness of a running export: written with its progress; the sweeper restarts one whose heartbeat is stale.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # How many runs claimed it; a run writes only while the count is still its own (a takeover stops the old run).
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -6,15 +6,18 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F, Q
 
 from common import clock
 from common.errors import Conflict, DomainError, NotFound
 from labeling.models import Policy, PolicyKind, Project
+from labeling.services.enqueue import task_send_on_commit
 
 from .aggregate import Scale
 from .layout import PromptLayout
@@ -34,6 +37,14 @@ class ExportPathError(DomainError):
 
 class EmptyExport(DomainError):
     code = "export_empty"
+
+
+class ExportSuperseded(Exception):
+    """Another run took this export over (this one's heartbeat went stale): stop without touching its files."""
+
+
+def export_stale_after() -> timedelta:
+    return timedelta(seconds=settings.ARBITER.get("EXPORT_STALE_SECONDS", 300))
 
 
 def project_for_export(*, slug: str) -> Project:
@@ -81,9 +92,46 @@ def export_create(
             Export.objects.filter(id=export.id).update(path=str(out_dir))
             export.path = str(out_dir)
         if enqueue:
-            from .tasks import export_run_task
+            export_enqueue(export_id=export.id)
+    return export
 
-            transaction.on_commit(lambda: export_run_task.delay(export.id))
+
+def export_enqueue(*, export_id: int) -> None:
+    """Queue the export's task once this transaction commits; an unreachable broker marks it `enqueue_failed`
+    (kept, retryable) and raises BrokerUnavailable (503)."""
+    from .tasks import export_run_task
+
+    def mark(reason: str) -> None:
+        Export.objects.filter(id=export_id, status=ExportStatus.QUEUED).update(
+            status=ExportStatus.ENQUEUE_FAILED, error=reason
+        )
+
+    task_send_on_commit(task=export_run_task, args=(export_id,), what=f"export {export_id}", on_failure=mark)
+
+
+RETRYABLE = (ExportStatus.FAILED, ExportStatus.ENQUEUE_FAILED)
+
+
+def export_retry(*, export: Export, now: datetime | None = None) -> Export:
+    """Queue a failed or never-queued export again (a running one whose heartbeat is stale too; a queued one
+    whose message may be lost: a duplicate message finds it claimed and does nothing). Its partial files are
+    removed when it starts. Conflict if it is done or running with a live heartbeat."""
+    now = now or clock.now()
+    stale = Q(status=ExportStatus.RUNNING) & (
+        Q(heartbeat_at__lt=now - export_stale_after()) | Q(heartbeat_at__isnull=True)
+    )
+    with transaction.atomic():
+        moved = (
+            Export.objects.filter(Q(id=export.id) & (Q(status__in=[*RETRYABLE, ExportStatus.QUEUED]) | stale))
+            .update(status=ExportStatus.QUEUED, error="", progress=0.0, finished_at=None)
+        )  # fmt: skip
+        if not moved:
+            current = Export.objects.get(id=export.id)
+            raise Conflict(
+                f"Export {export.id} is {current.status}; only a failed, queued or stalled export is retried."
+            )
+        export_enqueue(export_id=export.id)
+    export.refresh_from_db()
     return export
 
 
@@ -132,38 +180,50 @@ def export_run(
 ) -> Export:
     """Run a recorded export. Failures are stored on the export (status, error) and re-raised.
 
-    The export is claimed with one conditional UPDATE (queued or failed -> running; also running when
-    `resume_running`, for a task redelivered after its worker died), so two workers never write one folder.
+    The export is claimed with one conditional UPDATE (queued, failed or enqueue_failed -> running; also a
+    running one whose heartbeat is stale when `resume_running`, for a task redelivered after its worker died),
+    so two workers never write one folder. Files of an earlier attempt are removed first.
     """
     export = Export.objects.select_related("project").filter(id=export_id).first()
     if export is None:
         raise NotFound(f"No export {export_id}.")
-    claimable = [ExportStatus.QUEUED, ExportStatus.FAILED] + ([ExportStatus.RUNNING] if resume_running else [])
-    claimed = Export.objects.filter(id=export_id, status__in=claimable).update(
-        status=ExportStatus.RUNNING, progress=0.0, error="", finished_at=None
-    )
+    now = clock.now()
+    claimable = Q(status__in=[ExportStatus.QUEUED, *RETRYABLE])
+    if resume_running:
+        claimable |= Q(status=ExportStatus.RUNNING) & (
+            Q(heartbeat_at__lt=now - export_stale_after()) | Q(heartbeat_at__isnull=True)
+        )
+    claimed = Export.objects.filter(Q(id=export_id) & claimable).update(
+        status=ExportStatus.RUNNING, progress=0.0, error="", finished_at=None, heartbeat_at=now,
+        attempts=F("attempts") + 1,
+    )  # fmt: skip
     if not claimed:
         raise Conflict(f"Export {export_id} is already {Export.objects.get(id=export_id).status}.")
+    attempt = Export.objects.values_list("attempts", flat=True).get(id=export_id)
     out_dir = Path(export.path)
-    if export.status != ExportStatus.QUEUED and out_dir.is_dir():
+    if (export.status != ExportStatus.QUEUED or attempt > 1) and out_dir.is_dir():
         _clear_folder(out_dir)
     created_dir = not out_dir.exists()
     try:
         export_check_path(out_dir=out_dir)
-        _run(export, out_dir, on_progress)
+        _run(export, attempt, out_dir, on_progress)
+    except ExportSuperseded:
+        raise
     except Exception as exc:
         if out_dir.is_dir():
             _clear_folder(out_dir)
             if created_dir:
                 out_dir.rmdir()
         message = str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
-        Export.objects.filter(id=export.id).update(status=ExportStatus.FAILED, error=message, finished_at=clock.now())
+        Export.objects.filter(id=export.id, attempts=attempt).update(
+            status=ExportStatus.FAILED, error=message, finished_at=clock.now()
+        )
         raise
     export.refresh_from_db()
     return export
 
 
-def _run(export: Export, out_dir: Path, on_progress: Callable[[int, int], None] | None) -> None:
+def _run(export: Export, attempt: int, out_dir: Path, on_progress: Callable[[int, int], None] | None) -> None:
     project = export.project
     request = ExportRequest.from_dict(export.filters)
     try:
@@ -177,8 +237,12 @@ def _run(export: Export, out_dir: Path, on_progress: Callable[[int, int], None] 
     pseudonym = _pseudonymizer(project)
     flags = pair_flags(project=project, pseudonym=pseudonym) if request.format == "raw" else {}
 
+    mine = Export.objects.filter(id=export.id, status=ExportStatus.RUNNING, attempts=attempt)
+
     def progress(seen: int) -> None:
-        Export.objects.filter(id=export.id).update(progress=min(seen / total, 1.0))
+        # The progress write is the heartbeat, and tells this run whether it still owns the export.
+        if not mine.update(progress=min(seen / total, 1.0), heartbeat_at=clock.now()):
+            raise ExportSuperseded(f"export {export.id} was taken over by another run")
         if on_progress is not None:
             on_progress(seen, total)
 
@@ -203,7 +267,7 @@ def _run(export: Export, out_dir: Path, on_progress: Callable[[int, int], None] 
     tmp = out_dir / f".{MANIFEST_NAME}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(out_dir / MANIFEST_NAME)
-    Export.objects.filter(id=export.id).update(
+    mine.update(
         status=ExportStatus.DONE, progress=1.0, row_count=sum(result.rows_per_split.values()), manifest=manifest,
         finished_at=finished,
     )  # fmt: skip

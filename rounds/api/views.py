@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -77,7 +77,16 @@ class RoundActionView(APIView):
         ),
     }
 
-    @extend_schema(request=RoundActionSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=RoundActionSerializer,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            409: OpenApiResponse(OpenApiTypes.OBJECT, description="Not allowed in the round's state, or its phase "
+                                 "is queued or running (resume is for a failed or stalled phase)."),
+            503: OpenApiResponse(OpenApiTypes.OBJECT, description="The task queue is unreachable: the round is kept, "
+                                 "waiting for a worker (`waiting_for_worker`); resume to queue it again."),
+        },
+    )  # fmt: skip
     def post(self, request, slug: str, number: int):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
         data = RoundActionSerializer(data=request.data)

@@ -1,4 +1,5 @@
-"""What researchers do with rounds: create, start, cancel, resume, close labeling early."""
+"""What researchers do with rounds: create, start, cancel, resume, close labeling early. A start or resume that
+cannot reach the task queue is a 503 (BrokerUnavailable) with the round kept, waiting for a worker."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from django.db import transaction
 from django.db.models import Max
 
 from labeling.models import Policy, PolicyKind, Project
+from labeling.services import clock
 from labeling.services.errors import Conflict, DomainError, NotFound
 from rounds import ml_bridge
 from rounds.config import RoundSettingsError, round_settings_parse
 from rounds.models import RoundState, TrainingRound
 from rounds.services import compute
-from rounds.services.state import round_requeue, round_transition
+from rounds.services.progress import heartbeat_is_stale
+from rounds.services.state import PHASES, round_lock, round_requeue, round_transition
 
 INITIAL_POLICY_PREFIX = "initial:"
 
@@ -100,9 +103,29 @@ def round_cancel(*, training_round: TrainingRound, actor: AbstractBaseUser | Non
     )
 
 
+def check_resumable(training_round: TrainingRound) -> None:
+    """Conflict (409) unless the round failed, its task could not be queued, or its phase's heartbeat is stale
+    (the worker died): resuming a live or queued phase would run it twice."""
+    r = training_round
+    if r.state == RoundState.FAILED or r.state not in PHASES or r.enqueue_error or heartbeat_is_stale(r):
+        return  # round_requeue refuses states with nothing to resume
+    beat = f"last heartbeat {(clock.now() - r.progress_updated_at).total_seconds():.0f} s ago"
+    if r.state == RoundState.LABELING:
+        raise Conflict(f"Round {r.number} is labeling and its watch is alive ({beat}).", state=r.state)
+    if r.running_task_id:
+        raise Conflict(
+            f"Round {r.number} is running its {r.state} phase ({beat}); resume is for a failed or stalled phase.",
+            state=r.state,
+        )
+    raise Conflict(f"Round {r.number}'s {r.state} task is queued and waiting for a worker ({beat}).", state=r.state)
+
+
 def round_resume(*, training_round: TrainingRound, actor: AbstractBaseUser | None, reason: str = "") -> TrainingRound:
-    """Run the round's phase again from its last checkpoint (after a failure or a lost worker)."""
-    return round_requeue(round_id=training_round.id, actor=actor, reason=reason or "resumed")
+    """Run the round's phase again from its last checkpoint (after a failure, a lost worker or a broker that
+    refused its task). Checked under the round's lock, so two resumes queue one task."""
+    with transaction.atomic():
+        check_resumable(round_lock(round_id=training_round.id))
+        return round_requeue(round_id=training_round.id, actor=actor, reason=reason or "resumed")
 
 
 def round_close_labeling(

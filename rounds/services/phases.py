@@ -18,14 +18,14 @@ from rounds.config import RoundSettings, round_settings_parse
 from rounds.models import RoundState, TrainingRound
 from rounds.pair_mix import pairs_plan
 from rounds.services import compute
-from rounds.services.progress import PhaseProgress
+from rounds.services.progress import PhaseProgress, round_stale_after
 from rounds.services.state import NEXT_PHASE, round_transition
 
 S = RoundState
 
 
 def _stale_after() -> timedelta:
-    return timedelta(seconds=django_settings.ARBITER.get("ROUND_STALE_SECONDS", 900))
+    return round_stale_after()
 
 
 def phase_claim(*, round_id: int, phase: str, task_id: str) -> TrainingRound | None:

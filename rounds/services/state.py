@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from labeling.services import clock
+from labeling.services.enqueue import task_send_on_commit
 from labeling.services.errors import Conflict, NotFound
 from rounds.models import RoundState, RoundTransition, TrainingRound
 
@@ -43,12 +44,18 @@ def round_lock(*, round_id: int) -> TrainingRound:
 
 
 def _enqueue_phase(training_round: TrainingRound) -> None:
+    """Queue the phase's task after commit; an unreachable broker leaves the round waiting for a worker
+    (`enqueue_error`) and raises BrokerUnavailable (503)."""
     from rounds import tasks  # tasks import services; importing here avoids the cycle
 
     task = tasks.PHASE_TASKS.get(training_round.state)
     if task is not None:
-        round_id = training_round.id
-        transaction.on_commit(lambda: task.delay(round_id))
+        round_id, state = training_round.id, training_round.state
+
+        def mark(reason: str) -> None:
+            TrainingRound.objects.filter(id=round_id, state=state).update(enqueue_error=reason)
+
+        task_send_on_commit(task=task, args=(round_id,), what=f"the {state} task of round {round_id}", on_failure=mark)
 
 
 def round_transition(
@@ -75,6 +82,7 @@ def round_transition(
         now = clock.now()
         training_round.state = to_state
         training_round.running_task_id = ""
+        training_round.enqueue_error = ""
         training_round.progress_percent = 0.0
         training_round.progress_message = ""
         training_round.progress_eta_seconds = None
@@ -107,10 +115,12 @@ def round_requeue(*, round_id: int, actor: AbstractBaseUser | None = None, reaso
             )
         if training_round.state not in PHASES:
             raise Conflict(f"Round {training_round.number} is {training_round.state}; there is nothing to resume.")
-        # Forget the old task so the new one is not mistaken for a duplicate of a live run.
+        # Forget the old task so the new one is not mistaken for a duplicate of a live run; the heartbeat restarts
+        # now, so a second resume or sweeper sees a queued phase, not a stalled one.
         training_round.running_task_id = ""
-        training_round.progress_updated_at = None
-        training_round.save(update_fields=["running_task_id", "progress_updated_at"])
+        training_round.enqueue_error = ""
+        training_round.progress_updated_at = clock.now()
+        training_round.save(update_fields=["running_task_id", "enqueue_error", "progress_updated_at"])
         RoundTransition.objects.create(
             round=training_round,
             from_state=training_round.state,

@@ -92,8 +92,16 @@ def test_failed_round_resumes_only_where_it_failed(new_round, researcher):
     assert new_round.state == S.REWARD_TRAINING and new_round.error == ""
 
 
-def test_resume_of_a_running_phase_records_a_self_transition(new_round, researcher):
+def test_resume_of_a_stalled_phase_records_a_self_transition(new_round, researcher):
+    from datetime import timedelta
+
+    from rounds.models import TrainingRound
+
     round_start(training_round=new_round, actor=researcher)
+    with pytest.raises(Conflict, match="queued and waiting for a worker"):
+        round_resume(training_round=new_round, actor=researcher)
+    quiet = TrainingRound.objects.get(id=new_round.id).progress_updated_at - timedelta(hours=1)
+    TrainingRound.objects.filter(id=new_round.id).update(progress_updated_at=quiet)
     round_resume(training_round=new_round, actor=researcher, reason="worker lost")
     last = new_round.transitions.last()
     assert (last.from_state, last.to_state, last.reason) == (S.SAMPLING, S.SAMPLING, "worker lost")

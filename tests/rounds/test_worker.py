@@ -88,7 +88,9 @@ def test_two_rounds_close_the_loop(fable_project, researcher):
     assert rate["ci95"][0] <= rate["rate"] <= rate["ci95"][1]
 
 
-def test_killed_worker_leaves_round_resumable(fable_project, researcher):
+def test_killed_worker_leaves_round_resumable(fable_project, researcher, settings):
+    # Resume refuses a phase with a live heartbeat (409); a short stale time lets this test resume soon after.
+    settings.ARBITER = {**settings.ARBITER, "ROUND_STALE_SECONDS": 3}
     # Enough PPO steps that the round is still optimising when the kill lands after the second checkpoint,
     # however fast the machine is between two polls.
     steps = 30
@@ -113,7 +115,7 @@ def test_killed_worker_leaves_round_resumable(fable_project, researcher):
         before = [json.loads(x) for x in (ppo_dir(r) / "metrics.jsonl").read_text().splitlines() if x.strip()]
         resumed_from = checkpoint_load(ppo_dir(r)).step
 
-    time.sleep(1.0)
+    time.sleep(3.5)  # the killed worker's last heartbeat goes stale
     r.refresh_from_db()
     assert r.state == RoundState.POLICY_OPTIMIZATION  # stuck, not lost: the work and the checkpoint remain
 
