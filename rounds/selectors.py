@@ -55,7 +55,7 @@ def round_timeline(*, training_round: TrainingRound) -> list[dict[str, Any]]:
 
 
 def round_status(*, training_round: TrainingRound) -> dict[str, Any]:
-    from rounds.services.phases import round_comparisons
+    from rounds.phases.labeling import round_comparisons
 
     r = training_round
     rm = r.reward_model

@@ -139,7 +139,7 @@ def test_one_task_per_phase_unless_the_other_went_quiet(new_round, researcher):
     from datetime import timedelta
 
     from rounds.models import TrainingRound
-    from rounds.services.phases import phase_claim
+    from rounds.phases.base import phase_claim
 
     round_start(training_round=new_round, actor=researcher)
     assert phase_claim(round_id=new_round.id, phase=S.SAMPLING, task_id="first") is not None

@@ -45,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--margin", action="store_true", help="add a margin column from the confidence scale")
         parser.add_argument("--batch", action="append", default=[], help="only pairs of this batch (repeatable)")
         parser.add_argument("--round", action="append", type=int, default=[],
-                            help="only pairs generated for this training round id (batch round-ID)")  # fmt: skip
+                            help="only pairs generated for training round N of the project (batch round-N; repeatable)")  # fmt: skip
         parser.add_argument("--policy", action="append", default=[],
                             help="only pairs with a sample from this policy (repeatable)")  # fmt: skip
         parser.add_argument("--since", type=_date, help="judgments made at or after this date")
@@ -64,6 +64,9 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         try:
             project = project_for_export(slug=o["project"])
+            for number in o["round"]:
+                if not project.pairs.filter(batch=round_batch(number)).exists():
+                    raise CommandError(f"No pairs of training round {number} in project {project.slug}.")
             request = ExportRequest(
                 format=o["format"], aggregation=o["aggregation"], ties=o["ties"], include_margin=o["margin"],
                 batches=tuple(o["batch"]) + tuple(round_batch(r) for r in o["round"]), policies=tuple(o["policy"]),

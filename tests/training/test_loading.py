@@ -4,7 +4,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from training.models import build_tiny_model, default_dtype, load_policy, load_tokenizer, resolve_model
+from training.loading import build_tiny_model, default_dtype, load_policy, load_tokenizer, resolve_model
 
 
 def test_tiny_model_builds_fast_with_distinct_pad_and_eos(tmp_path):
@@ -62,7 +62,7 @@ def test_default_dtype():
 
 @pytest.mark.slow
 def test_smollm2_conversion(tmp_path):
-    from training.models import convert_smollm2
+    from training.loading import convert_smollm2
 
     folder = convert_smollm2(tmp_path / "smollm2")
     tokenizer = load_tokenizer(folder)
