@@ -19,14 +19,25 @@ INITIAL_POLICY_PREFIX = "initial:"
 DEFAULT_BASE_MODEL = "tiny"
 
 
+def initial_policy_find(*, project: Project) -> Policy | None:
+    """The project's initial (SFT) policy with a model artifact, if it has one yet."""
+    return (
+        Policy.objects.filter(project=project, kind=PolicyKind.INITIAL).exclude(artifact_path="").order_by("id").first()
+    )
+
+
+def base_model_default(*, project: Project) -> str:
+    """The base_model a new round of the project gets: its initial policy's model, else tiny."""
+    existing = initial_policy_find(project=project)
+    return existing.artifact_path if existing is not None else DEFAULT_BASE_MODEL
+
+
 def initial_policy_ensure(*, project: Project, base_model: str | None) -> Policy:
     """The project's initial (SFT) policy with a model artifact; registered from `base_model` (default tiny)
     when missing. The artifact may be a model name (tiny, smollm2-135m) that workers resolve to a folder.
     A project keeps one initial policy: a different `base_model` once it has one is refused (DomainError),
     since every round's KL penalty, pair mix and reward model are anchored on it."""
-    existing = (
-        Policy.objects.filter(project=project, kind=PolicyKind.INITIAL).exclude(artifact_path="").order_by("id").first()
-    )
+    existing = initial_policy_find(project=project)
     if existing is not None:
         if base_model is not None and base_model != existing.artifact_path:
             raise DomainError(
