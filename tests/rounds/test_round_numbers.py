@@ -46,3 +46,31 @@ def test_a_rounds_pairs_are_exported_by_its_number(fable_project, make_project, 
                      round=[2], no_progress=True)  # fmt: skip
     with pytest.raises(CommandError, match="No round 2 in project"):
         call_command("round", "status", project=fable_project.slug, number=2)
+
+
+def test_the_migration_renames_batches_from_round_ids_to_numbers_and_back(fable_project, make_project, researcher):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from labeling.models import Pair
+    from labeling.services.imports import prompts_import
+
+    from .conftest import fable_lines
+
+    other = make_project(pairs=0)
+    prompts_import(project=other, lines=fable_lines(3))
+    first = round_create(project=other, created_by=researcher, settings=TINY_SETTINGS)
+    r = round_create(project=fable_project, created_by=researcher, settings=TINY_SETTINGS)
+    assert (r.number, first.number) == (1, 1) and r.id != 1
+    rows = [json.loads(line) | {"batch": batch} for line, batch in zip(pair_lines(2), [r.batch, r.eval_batch])]
+    pairs_import(project=fable_project, lines=[json.dumps(row) for row in rows])
+
+    def batches() -> list[str]:
+        return sorted(Pair.objects.filter(project=fable_project).values_list("batch", flat=True))
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("rounds", "0001_initial")])
+    assert batches() == [f"round-{r.id}", f"round-{r.id}-eval"]
+    executor = MigrationExecutor(connection)
+    executor.migrate([("rounds", "0002_round_batches_by_number_a10")])
+    assert batches() == ["round-1", "round-1-eval"]
