@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import cast
 
 from django.db import transaction
 
@@ -78,7 +79,10 @@ def round_sample(run: PhaseRun) -> None:
         ]
         created = pairs_create(
             project=run.project,
-            rows=[PairRow(prompt.id, plan.first, plan.second, batch=r.batch) for prompt, plan in planned],
+            rows=[
+                PairRow(prompt.id, cast(int, plan.first), cast(int, plan.second), batch=r.batch)
+                for prompt, plan in planned
+            ],
         )
         kind_of = {frozenset((plan.first, plan.second)): plan.kind for _, plan in planned}
         kinds: dict[str, int] = {}

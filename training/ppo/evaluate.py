@@ -85,8 +85,11 @@ def responses_evaluate(
     tokenizer = load_tokenizer(policy_dir)
     policy = load(policy_dir)
     references = [load(folder) for folder in reference_dirs]
-    if scorer is None:
-        scorer = RewardModelScorer(reward_model_dir, device=torch_device, instruction_template=instruction_template)
+    judge: RewardModelScorer | Scorer
+    if scorer is not None:
+        judge = scorer
+    elif reward_model_dir is not None:
+        judge = RewardModelScorer(reward_model_dir, device=torch_device, instruction_template=instruction_template)
     prompt_budget = prompt_token_budget(
         policy.config, max_prompt_tokens=max_prompt_tokens, max_new_tokens=max_new_tokens
     )
@@ -114,7 +117,7 @@ def responses_evaluate(
             for reference in references:
                 ref_logprobs, _ = response_logprobs(reference, batch, temperature=temperature)  # (B, R)
                 kls.append((kl_estimate(logprobs, ref_logprobs, kind="k1") * batch.response_mask).sum(1))  # (B,)
-            raw = batch_score(scorer, batch)  # (B,)
+            raw = batch_score(judge, batch)  # (B,)
             scores = penalise_missing_eos(raw, batch.has_eos, missing_eos_penalty)  # (B,)
             lengths = batch.response_mask.long().sum(1)  # (B,)
             for i, prompt in enumerate(chunk):
