@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labeling.models import Project, Role
 from labeling.services.accounts import user_create
+from labeling.services.errors import DomainError
 from labeling.services.imports import prompts_import
 from labeling.services.projects import project_create
 from rounds.models import RoundState, TrainingRound
@@ -63,7 +64,10 @@ class Command(BaseCommand):
             target = project_create(slug=project, created_by=owner, overlap=1, gold_rate=0.0)
             prompts_import(project=target, lines=FABLES.read_bytes().splitlines())
         config = {**DEMO_SETTINGS, "base_model": model, **json.loads(round_settings or "{}")}
-        r = round_create(project=target, created_by=target.created_by, settings=config)
+        try:
+            r = round_create(project=target, created_by=target.created_by, settings=config)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
         round_start(training_round=r, actor=target.created_by)
         wall: dict[str, float] = {}
 
