@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
-from training.models import default_dtype, pick_device, resolve_model
+from training.loading import default_dtype, pick_device, resolve_model
 from training.ppo import PPOConfig, ppo_train
 
 FABLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "fables.jsonl"
@@ -95,7 +95,7 @@ def main() -> int:
         p: sum(m[f"time_{p}"] for m in measured) / len(measured) for p in ("generation", "scoring", "optimisation")
     }
     step_seconds = sum(phases.values())
-    from training.models import load_tokenizer
+    from training.loading import load_tokenizer
     from training.sampling import format_prompt
 
     tokenizer = load_tokenizer(policy_dir)

@@ -23,7 +23,7 @@ import torch  # noqa: E402
 from rewards.config import RewardConfig  # noqa: E402
 from rewards.data import preferences_from_hh_rlhf  # noqa: E402
 from rewards.train import reward_model_train  # noqa: E402
-from training.models import load_policy, pick_device, resolve_model  # noqa: E402
+from training.loading import load_policy, pick_device, resolve_model  # noqa: E402
 from training.sampling import SamplingConfig, generate_with_policy  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

@@ -24,7 +24,7 @@ from rewards.config import RewardConfig
 from rewards.data import PreferenceExample
 from rewards.train import reward_model_train
 from training.commands import tqdm_progress
-from training.models import resolve_model
+from training.loading import resolve_model
 from training.ppo import PPOConfig, policy_evaluate, ppo_train
 from training.sampling import DEFAULT_INSTRUCTION_TEMPLATE, SamplingConfig, generate_samples
 

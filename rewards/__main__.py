@@ -28,7 +28,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from rewards.data import load_preferences
     from rewards.train import reward_model_train
     from training.commands import tqdm_progress
-    from training.models import resolve_model
+    from training.loading import resolve_model
 
     config = dataclass_from_args(RewardConfig, args)
     train = load_preferences(args.data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from training.sampling import DEFAULT_INSTRUCTION_TEMPLATE
+from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE
 
 
 @dataclass

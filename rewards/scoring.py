@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,9 +12,14 @@ from transformers import AutoModelForSequenceClassification, PreTrainedModel, Pr
 from rewards.data import PreferenceExample
 from rewards.layout import encode_prompt_response
 from rewards.metrics import preference_metrics
-from training.models import default_dtype, load_tokenizer, pick_device
-
-REWARD_CONFIG_FILE = "reward_config.json"
+from training.loading import (
+    REWARD_CONFIG_FILE,
+    RewardModelInfo,
+    default_dtype,
+    load_tokenizer,
+    pick_device,
+    reward_model_info,
+)
 
 
 def score_token_ids(
@@ -54,18 +58,19 @@ def score_token_ids(
     return scores
 
 
-def read_reward_config(model_dir: Path | str) -> dict:
-    path = Path(model_dir) / REWARD_CONFIG_FILE
-    if not path.is_file():
+def read_reward_model_info(model_dir: Path | str) -> RewardModelInfo:
+    """The folder's reward-model metadata; FileNotFoundError for a folder reward training did not write."""
+    info = reward_model_info(model_dir)
+    if info is None:
         raise FileNotFoundError(f"{model_dir} is not a reward model folder (no {REWARD_CONFIG_FILE})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return info
 
 
 def load_reward_model(
     model_dir: Path | str, *, device: torch.device | str | None = None
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
-    """(model, tokenizer, saved reward config dict) of a folder written by reward_model_train."""
-    saved = read_reward_config(model_dir)
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, RewardModelInfo]:
+    """(model, tokenizer, saved metadata) of a folder written by reward_model_train."""
+    saved = read_reward_model_info(model_dir)
     device = torch.device(device) if device is not None else pick_device()
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForSequenceClassification.from_pretrained(Path(model_dir), dtype=default_dtype(device))
@@ -102,18 +107,17 @@ def score_loaded(
     *,
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    saved: dict,
+    saved: RewardModelInfo,
     prompts: list[str],
     responses: list[str],
     batch_size: int = 16,
 ) -> list[float]:
     """reward_model_score for a model already returned by load_reward_model (e.g. once per PPO run)."""
-    config = saved["config"]
     sequences = encode_pairs(
-        tokenizer, prompts, responses, template=config["instruction_template"], max_length=config["max_length"]
+        tokenizer, prompts, responses, template=saved.instruction_template, max_length=saved.max_length
     )
     raw = score_token_ids(model, sequences, pad_token_id=tokenizer.pad_token_id, batch_size=batch_size)
-    return (raw + saved["reward_bias"]).tolist()
+    return (raw + saved.reward_bias).tolist()
 
 
 def reward_model_evaluate(*, model_dir: Path | str, examples: list[PreferenceExample], batch_size: int = 16) -> dict:

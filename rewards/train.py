@@ -26,7 +26,7 @@ from rewards.data import PreferenceExample, preferences_hash
 from rewards.layout import encode_prompt_response
 from rewards.metrics import preference_metrics
 from rewards.scoring import REWARD_CONFIG_FILE, encode_pairs, score_token_ids
-from training.models import load_tokenizer, pick_device
+from training.loading import load_tokenizer, pick_device
 
 ProgressFn = Callable[[float, str], None]
 

@@ -1,10 +1,18 @@
-"""Settings of a training round, validated from JSON (API, form, command) into one typed dataclass."""
+"""Settings of a training round, validated from JSON (API, form, command) into one typed dataclass whose
+reward and PPO parts are the ML engine's own config dataclasses (they import no torch)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rewards.config import RewardConfig
+from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
+from training.ppo.config import PPOConfig
+
+if TYPE_CHECKING:
+    from training.sampling import SamplingConfig
 
 PAIR_KINDS = ("current_vs_initial", "current_vs_reference", "current_vs_current")
 
@@ -15,9 +23,9 @@ class RoundSettingsError(ValueError):
 
 @dataclass
 class RoundSettings:
-    base_model: str = "tiny"
-    """Model folder or name (tiny, smollm2-135m, a local folder) of the project's initial policy, used when
-    the project has no initial policy with an artifact yet."""
+    base_model: str | None = None
+    """Model folder or name (tiny, smollm2-135m, a local folder) of the project's initial policy; None = the
+    project's initial policy, or `tiny` for its first round. A project that has an initial policy refuses another."""
     policy_id: int | None = None
     """Policy sampled as "current"; None = the previous round's new policy, else the initial policy."""
     num_prompts: int = 16
@@ -42,21 +50,76 @@ class RoundSettings:
     """Share of preference prompts held out to measure reward-model accuracy."""
     ppo_init: str = "initial"
     """Start PPO from the initial (SFT) policy as in the paper, or from the current one."""
-    max_new_tokens: int = 48
-    """Response length cap for sampling and evaluation."""
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    """Response length cap for sampling, PPO (unless `ppo` overrides it) and evaluation."""
     temperature: float = 0.7
     """Sampling temperature (N+ details, Huang et al. 2024)."""
     sampling_batch_size: int = 8
     """Rows per generation batch."""
     seed: int = 0
     """Seeds sampling, pair mixing and training."""
-    reward: dict[str, Any] = field(default_factory=dict)
-    """Overrides of the reward model's RewardConfig."""
-    ppo: dict[str, Any] = field(default_factory=dict)
-    """Overrides of PPOConfig."""
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    """The reward model's training config; as JSON, only the fields that differ from the round's defaults."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    """The PPO config; as JSON, only the fields that differ from the round's defaults."""
+    instruction_template: str = DEFAULT_INSTRUCTION_TEMPLATE
+    """The project's instruction template (not a round setting): sampling, reward model, PPO and evaluation
+    all format prompts with it."""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as JSON, as users write them: `reward` and `ppo` hold only their overrides."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del data["instruction_template"]
+        data["pair_mix"] = dict(self.pair_mix)
+        reward_defaults, ppo_defaults = _implied_defaults(self)
+        data["reward"] = _overrides(self.reward, reward_defaults)
+        data["ppo"] = _overrides(self.ppo, ppo_defaults)
+        return data
+
+    def sampling(self, *, samples_per_prompt: int, seed_offset: int = 0) -> SamplingConfig:
+        """The sampling config of one generation pass of the round (imports torch)."""
+        from training.sampling import SamplingConfig
+
+        try:
+            return SamplingConfig(
+                temperature=self.temperature,
+                max_new_tokens=self.max_new_tokens,
+                batch_size=self.sampling_batch_size,
+                seed=self.seed + seed_offset,
+                samples_per_prompt=samples_per_prompt,
+                instruction_template=self.instruction_template,
+            )
+        except ValueError as exc:
+            raise RoundSettingsError(f"sampling: {exc}") from exc
+
+
+def _implied_defaults(settings: RoundSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reward and PPO config values that the round-level settings imply (before overrides)."""
+    reward = {"seed": settings.seed, "instruction_template": settings.instruction_template}
+    ppo = {
+        "seed": settings.seed,
+        "max_new_tokens": settings.max_new_tokens,
+        "temperature": max(settings.temperature, 1e-3),  # PPO samples; 0 (greedy) is not a PPO temperature
+        "instruction_template": settings.instruction_template,
+    }
+    return reward, ppo
+
+
+def _overrides(config: RewardConfig | PPOConfig, implied: dict[str, Any]) -> dict[str, Any]:
+    baseline = dataclasses.asdict(type(config)(**implied))
+    return {k: v for k, v in dataclasses.asdict(config).items() if v != baseline[k]}
+
+
+def _ml_config(cls: type, overrides: dict[str, Any], implied: dict[str, Any], label: str) -> Any:
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise RoundSettingsError(f"{label}: unknown field(s) {', '.join(unknown)}.")
+    if "instruction_template" in overrides:
+        raise RoundSettingsError(f"{label}.instruction_template comes from the project; set it there.")
+    try:
+        return cls(**{**implied, **overrides})
+    except (TypeError, ValueError) as exc:
+        raise RoundSettingsError(f"{label}: {exc}") from exc
 
 
 _INT_MIN = {
@@ -86,11 +149,13 @@ def _check_pair_mix(mix: Any) -> dict[str, float]:
     return {kind: float(weight) for kind, weight in mix.items()}
 
 
-def round_settings_parse(data: dict[str, Any] | None) -> RoundSettings:
-    """JSON → RoundSettings; every bad field raises RoundSettingsError naming it. RM/PPO dicts are
-    checked against the ML config dataclasses by rounds.ml_bridge."""
+def round_settings_parse(
+    data: dict[str, Any] | None, *, instruction_template: str = DEFAULT_INSTRUCTION_TEMPLATE
+) -> RoundSettings:
+    """JSON → RoundSettings, with the project's `instruction_template`; every bad field raises
+    RoundSettingsError naming it. `reward` and `ppo` become RewardConfig and PPOConfig here."""
     data = dict(data or {})
-    known = {f.name for f in dataclasses.fields(RoundSettings)}
+    known = {f.name for f in dataclasses.fields(RoundSettings)} - {"instruction_template"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise RoundSettingsError(f"Unknown round setting(s): {', '.join(unknown)}.")
@@ -101,8 +166,9 @@ def round_settings_parse(data: dict[str, Any] | None) -> RoundSettings:
                 raise RoundSettingsError(f"{name} must be an integer >= {minimum}.")
     if "policy_id" in data and data["policy_id"] is not None and not isinstance(data["policy_id"], int):
         raise RoundSettingsError("policy_id must be an integer or null.")
-    if "base_model" in data and (not isinstance(data["base_model"], str) or not data["base_model"].strip()):
-        raise RoundSettingsError("base_model must be a model name or folder.")
+    base_model = data.get("base_model")
+    if base_model is not None and (not isinstance(base_model, str) or not base_model.strip()):
+        raise RoundSettingsError("base_model must be a model name or folder (or null).")
     if "pair_mix" in data:
         data["pair_mix"] = _check_pair_mix(data["pair_mix"])
     if "cumulative" in data and not isinstance(data["cumulative"], bool):
@@ -117,4 +183,9 @@ def round_settings_parse(data: dict[str, Any] | None) -> RoundSettings:
     for name in ("reward", "ppo"):
         if name in data and not isinstance(data[name], dict):
             raise RoundSettingsError(f"{name} must be an object of config overrides.")
-    return RoundSettings(**data)
+    reward_overrides, ppo_overrides = data.pop("reward", {}), data.pop("ppo", {})
+    settings = RoundSettings(**data, instruction_template=instruction_template)
+    reward_implied, ppo_implied = _implied_defaults(settings)
+    settings.reward = _ml_config(RewardConfig, reward_overrides, reward_implied, "reward")
+    settings.ppo = _ml_config(PPOConfig, ppo_overrides, ppo_implied, "ppo")
+    return settings

@@ -10,24 +10,34 @@ import json
 import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rounds.config import RoundSettings, RoundSettingsError
+from rounds.config import RoundSettings, round_settings_parse
+
+if TYPE_CHECKING:
+    from rounds.models import TrainingRound
 
 ProgressFn = Callable[[float, str], None]
 KNOWN_NAMES = ("tiny", "tiny-llama", "tiny-gpt2", "smollm2-135m")
 
 
+def round_settings(training_round: TrainingRound) -> RoundSettings:
+    """A round's stored settings JSON with its project's instruction template, as the typed settings."""
+    return round_settings_parse(
+        training_round.settings, instruction_template=training_round.project.instruction_template
+    )
+
+
 def model_dir(artifact: str) -> Path:
     """A policy's artifact (model name or folder) as a model folder; may build the tiny model or convert SmolLM2."""
-    from training.models import resolve_model
+    from training.loading import resolve_model
 
     return Path(resolve_model(artifact))
 
 
 def model_dir_if_ready(artifact: str) -> Path | None:
     """The folder when it exists already (no conversion), else None; for cheap estimates in web requests."""
-    from training.models import model_cache_dir
+    from training.loading import model_cache_dir
 
     if artifact in KNOWN_NAMES:
         folder = model_cache_dir() / ("tiny-llama" if artifact == "tiny" else artifact)
@@ -54,73 +64,10 @@ def parameter_count(folder: Path) -> int:
     return total
 
 
-def _build(cls, overrides: dict[str, Any], defaults: dict[str, Any], label: str):
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise RoundSettingsError(f"{label}: unknown field(s) {', '.join(unknown)}.")
-    try:
-        return cls(**{**defaults, **overrides})
-    except (TypeError, ValueError) as exc:
-        raise RoundSettingsError(f"{label}: {exc}") from exc
-
-
-def reward_config(settings: RoundSettings, *, instruction_template: str | None = None):
-    from rewards.config import RewardConfig
-
-    defaults: dict[str, Any] = {"seed": settings.seed}
-    if instruction_template:
-        defaults["instruction_template"] = instruction_template
-    return _build(RewardConfig, settings.reward, defaults, "reward")
-
-
-def ppo_config(settings: RoundSettings, *, instruction_template: str | None = None):
-    from training.ppo.config import PPOConfig
-
-    defaults: dict[str, Any] = {
-        "seed": settings.seed,
-        "max_new_tokens": settings.max_new_tokens,
-        "temperature": max(settings.temperature, 1e-3),
-    }
-    if instruction_template:
-        defaults["instruction_template"] = instruction_template
-    return _build(PPOConfig, settings.ppo, defaults, "ppo")
-
-
-def ml_configs_check(settings: RoundSettings) -> None:
-    """Raise RoundSettingsError if the reward or PPO overrides do not make valid ML configs."""
-    reward_config(settings)
-    ppo_config(settings)
-
-
-def sampling_config(
-    settings: RoundSettings, *, instruction_template: str, samples_per_prompt: int, seed_offset: int = 0
-):
-    from training.sampling import SamplingConfig
-
-    try:
-        return SamplingConfig(
-            temperature=settings.temperature,
-            max_new_tokens=settings.max_new_tokens,
-            batch_size=settings.sampling_batch_size,
-            seed=settings.seed + seed_offset,
-            samples_per_prompt=samples_per_prompt,
-            instruction_template=instruction_template,
-        )
-    except ValueError as exc:
-        raise RoundSettingsError(f"sampling: {exc}") from exc
-
-
 def samples_generate(*, folder: Path, prompts: Sequence[str], config, progress: ProgressFn | None) -> list:
     from training.sampling import generate_samples
 
     return generate_samples(model_dir=folder, prompts=list(prompts), config=config, progress=progress)
-
-
-def preferences_hash(examples: list) -> str:
-    from rewards.data import preferences_hash as _hash
-
-    return _hash(examples)
 
 
 def preferences_load(path: Path) -> list:
@@ -169,12 +116,38 @@ def responses_score(*, reward_model: Path, prompts: Sequence[str], responses: Se
     return reward_model_score(model_dir=reward_model, prompts=list(prompts), responses=list(responses))
 
 
-def policy_kl(
-    *, policy: Path, reference: Path, prompts: Sequence[str], responses: Sequence[str], template: str
-) -> float:
-    """Mean over responses of the summed per-token log(pi/pi_ref) (k1), on responses sampled from `policy`."""
-    from rounds.ml_kl import sequence_kl
+def policy_responses_evaluate(
+    *,
+    settings: RoundSettings,
+    policy: Path,
+    references: Sequence[Path],
+    reward_model: Path,
+    prompts: Sequence[str],
+    seed_offset: int,
+    progress: ProgressFn | None,
+) -> list:
+    """One response per prompt from `policy`, evaluated as PPO's own evaluation does (exact tokens, the
+    missing-EOS penalty, KL to each reference) with the round's sampling and PPO settings."""
+    from training.ppo.evaluate import responses_evaluate
 
-    return sequence_kl(
-        policy_dir=policy, reference_dir=reference, prompts=prompts, responses=responses, template=template
+    return responses_evaluate(
+        policy_dir=policy,
+        reference_dirs=list(references),
+        prompts=list(prompts),
+        reward_model_dir=reward_model,
+        temperature=settings.ppo.temperature,
+        max_new_tokens=settings.max_new_tokens,
+        batch_size=settings.sampling_batch_size,
+        seed=settings.seed + seed_offset,
+        missing_eos_penalty=settings.ppo.missing_eos_penalty,
+        instruction_template=settings.instruction_template,
+        max_prompt_tokens=settings.ppo.max_prompt_tokens,
+        device=settings.ppo.device,
+        progress=progress,
     )
+
+
+def evaluation_summary(rows: Sequence, *, reference: int = 0) -> dict[str, Any]:
+    from training.ppo.evaluate import evaluation_summary as summary
+
+    return summary(rows, reference=reference)

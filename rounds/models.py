@@ -69,13 +69,15 @@ class TrainingRound(models.Model):
     def __str__(self) -> str:
         return f"{self.project.slug} round {self.number}"
 
+    # Pair batches are named by the round's number within its project, the number users see and type
+    # (`round --round N`, `export_preferences --round N`); batches are per project.
     @property
     def batch(self) -> str:
-        return f"round-{self.id}"
+        return f"round-{self.number}"
 
     @property
     def eval_batch(self) -> str:
-        return f"round-{self.id}-eval"
+        return f"round-{self.number}-eval"
 
 
 class RoundTransition(models.Model):

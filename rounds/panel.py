@@ -7,6 +7,7 @@ from typing import Any
 from labeling.services.accounts import is_researcher
 from rounds.config import RoundSettings
 from rounds.models import TrainingRound
+from rounds.services.lifecycle import base_model_default
 
 
 def rounds_panel_context(*, project, request) -> dict[str, Any]:
@@ -19,5 +20,5 @@ def rounds_panel_context(*, project, request) -> dict[str, Any]:
             .select_related("policy", "new_policy")
             .order_by("-number")[:20]
         ),
-        "defaults": RoundSettings(),
+        "defaults": RoundSettings(base_model=base_model_default(project=project)),
     }

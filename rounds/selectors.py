@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.errors import NotFound
 from labeling.models import Comparison, Project
-from labeling.services.errors import NotFound
 from rounds.models import TrainingRound
 
 
@@ -21,7 +21,7 @@ def round_for(*, project: Project, number: int | None) -> TrainingRound:
 def win_rate(*, training_round: TrainingRound) -> dict[str, Any]:
     """Humans' judgments of new-vs-previous policy pairs: wins of the new policy (ties count half) with a
     Wilson 95% interval on the decisive judgments; both-bad judgments are left out."""
-    from rewards.metrics import wilson_interval
+    from labeling.stats.intervals import wilson_interval
 
     new_id = training_round.new_policy_id
     wins = losses = ties = 0
@@ -55,7 +55,7 @@ def round_timeline(*, training_round: TrainingRound) -> list[dict[str, Any]]:
 
 
 def round_status(*, training_round: TrainingRound) -> dict[str, Any]:
-    from rounds.services.phases import round_comparisons
+    from rounds.phases.labeling import round_comparisons
 
     r = training_round
     rm = r.reward_model

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from labeling.services.errors import DomainError
+from common.errors import DomainError
 from labeling.services.projects import project_get_for_user
 from rounds import selectors
 from rounds.charts import line_chart_svg

@@ -59,7 +59,7 @@ def _configure_convert(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    from training.models import convert_smollm2
+    from training.loading import convert_smollm2
 
     print(convert_smollm2(args.out))
     return 0
@@ -75,7 +75,7 @@ def _configure_sample(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    from training.models import resolve_model
+    from training.loading import resolve_model
     from training.sampling import SamplingConfig, generate_samples
 
     config = dataclass_from_args(SamplingConfig, args)

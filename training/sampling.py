@@ -12,11 +12,10 @@ from typing import Any
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from training.models import load_policy
+from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
+from training.loading import load_policy
 
 ProgressFn = Callable[[float, str], None]
-
-DEFAULT_INSTRUCTION_TEMPLATE = "Summarise the following text in one sentence.\n\n{text}"
 
 
 @dataclass
@@ -27,7 +26,7 @@ class SamplingConfig:
     """Nucleus sampling mass; 1.0 disables it."""
     top_k: int = 0
     """Keep only the k most likely tokens; 0 disables it."""
-    max_new_tokens: int = 64
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     """Hard cap on response length in tokens (EOS included)."""
     batch_size: int = 8
     """Prompts (times samples_per_prompt rows) generated per forward batch."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .aggregate import BOTH_BAD, TIE, A, B, JudgmentRecord, PairInfo, PreferenceRow
+from labeling.stats.choices import BOTH_BAD, TIE, A, B
+
+from .aggregate import JudgmentRecord, PairInfo, PreferenceRow
 from .layout import HH_ASSISTANT as HH_ASSISTANT_TURN
 from .layout import PromptLayout
 

@@ -199,6 +199,6 @@ def export_fields() -> list[tuple[str, str, Any, ExportField]]:
     return out
 
 
-def round_batch(round_id: int) -> str:
-    """The batch name the training-rounds app gives the pairs it generates for round `round_id`."""
-    return f"round-{round_id}"
+def round_batch(number: int) -> str:
+    """The batch name the training-rounds app gives the pairs it generates for round `number` of a project."""
+    return f"round-{number}"

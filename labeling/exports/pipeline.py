@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .aggregate import AGREEMENT_ORDER, TIE, JudgmentRecord, PairInfo, Scale, Tally, agreement_level, preference_rows
+from labeling.stats.choices import TIE
+
+from .aggregate import AGREEMENT_ORDER, JudgmentRecord, PairInfo, Scale, Tally, agreement_level, preference_rows
 from .card import CardFile, dataset_card
 from .formats import (
     OPENAI_SPLITS,

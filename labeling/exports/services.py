@@ -154,7 +154,7 @@ def prompt_layout_for(*, project: Project, request: ExportRequest) -> PromptLayo
     """The layout of the request, with the tokenizer loaded when chat strings must be rendered here."""
     if not request.needs_tokenizer:
         return PromptLayout(request.prompt_layout, template=project.instruction_template)
-    from training.models import load_tokenizer, resolve_model  # transformers: only exports that render chat
+    from training.loading import load_tokenizer, resolve_model  # transformers: only exports that render chat
 
     name = export_tokenizer_name(project=project, request=request)
     try:

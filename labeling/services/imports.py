@@ -15,8 +15,10 @@ from typing import Any
 from django.db import transaction
 
 from common.errors import DomainError
-from labeling.models import Pair, Policy, PolicyKind, Project, Prompt, Sample
+from labeling.models import Policy, PolicyKind, Project, Prompt, Sample
 from rewards.data import split_hh_dialogue
+
+from .pairs import PairRow, pairs_create
 
 MAX_TEXT_CHARS = 200_000
 GOLD_CHOICES = ("a", "b", "tie")
@@ -274,31 +276,18 @@ def pairs_import(
         wanted[key_b] = (r.response_b, {})
         keys.append((r, prompt_id, key_a, key_b))
     sample_ids, samples_created = _upsert_samples(wanted)
-    existing = set(
-        Pair.objects.filter(project=project, prompt_id__in={k[1] for k in keys}).values_list(
-            "sample_a_id", "sample_b_id"
-        )
+    created = pairs_create(
+        project=project,
+        rows=[
+            PairRow(prompt_id, sample_ids[key_a], sample_ids[key_b], batch=r.batch, gold_choice=r.gold_choice)
+            for r, prompt_id, key_a, key_b in keys
+        ],
     )
-    new_pairs = {}
-    for r, prompt_id, key_a, key_b in keys:
-        ids = (sample_ids[key_a], sample_ids[key_b])
-        if ids in existing or ids in new_pairs:
-            continue
-        new_pairs[ids] = Pair(
-            project=project,
-            prompt_id=prompt_id,
-            sample_a_id=ids[0],
-            sample_b_id=ids[1],
-            is_gold=bool(r.gold_choice),
-            gold_choice=r.gold_choice,
-            batch=r.batch,
-        )
-    Pair.objects.bulk_create(list(new_pairs.values()), batch_size=2000)
     return ImportResult(
         lines=len(rows),
         prompts_created=prompts_created,
         samples_created=samples_created,
-        pairs_created=len(new_pairs),
-        pairs_existing=len(keys) - len(new_pairs),
+        pairs_created=len(created),
+        pairs_existing=len(keys) - len(created),
         details=_skipped(errors),
     )

@@ -12,8 +12,8 @@ from labeling.api.permissions import IsResearcher
 from labeling.services.projects import project_get_for_user
 from rounds import selectors
 from rounds.models import RoundState, TrainingRound
+from rounds.phases.labeling import round_labeling_check
 from rounds.services import lifecycle
-from rounds.services.phases import round_labeling_check
 
 
 class RoundCreateSerializer(serializers.Serializer):

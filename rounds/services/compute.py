@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labeling.models import Prompt
 from rounds import flops, ml_bridge
-from rounds.config import RoundSettings, round_settings_parse
+from rounds.config import RoundSettings
 from rounds.models import TrainingRound
 
 # A rough rule for English BPE vocabularies; estimates only (the achieved figures use measured tokens where known).
@@ -28,12 +28,11 @@ def round_workload(*, training_round: TrainingRound, settings: RoundSettings, pa
     batch = min(settings.num_prompts, train_prompts)
     pairs = batch * settings.pairs_per_prompt
     comparisons = settings.comparisons_target or pairs * project.overlap
-    ppo = ml_bridge.ppo_config(settings, instruction_template=project.instruction_template)
-    rm = ml_bridge.reward_config(settings, instruction_template=project.instruction_template)
+    ppo, rm = settings.ppo, settings.reward
     episodes = ppo.num_steps(train_prompts) * ppo.batch_size
     return flops.Workload(
         parameters=parameters,
-        prompt_tokens=prompt_token_estimate(texts=texts, instruction_template=project.instruction_template),
+        prompt_tokens=prompt_token_estimate(texts=texts, instruction_template=settings.instruction_template),
         response_tokens=float(settings.max_new_tokens),
         sampled_rows=batch * (settings.samples_per_prompt + 1),
         comparisons=comparisons,
@@ -46,7 +45,7 @@ def round_workload(*, training_round: TrainingRound, settings: RoundSettings, pa
 
 def round_compute_estimate(*, training_round: TrainingRound) -> dict:
     """FLOPs per phase, or a note saying why there is no estimate yet (the model is not converted)."""
-    settings = round_settings_parse(training_round.settings)
+    settings = ml_bridge.round_settings(training_round)
     folder = ml_bridge.model_dir_if_ready(training_round.policy.artifact_path)
     if folder is None:
         return {

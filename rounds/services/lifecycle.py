@@ -9,10 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
+from common import clock
+from common.errors import Conflict, DomainError, NotFound
 from labeling.models import Policy, PolicyKind, Project
-from labeling.services import clock
-from labeling.services.errors import Conflict, DomainError, NotFound
-from rounds import ml_bridge
 from rounds.config import RoundSettingsError, round_settings_parse
 from rounds.models import RoundState, TrainingRound
 from rounds.services import compute
@@ -20,16 +19,37 @@ from rounds.services.progress import heartbeat_is_stale
 from rounds.services.state import PHASES, round_lock, round_requeue, round_transition
 
 INITIAL_POLICY_PREFIX = "initial:"
+DEFAULT_BASE_MODEL = "tiny"
 
 
-def initial_policy_ensure(*, project: Project, base_model: str) -> Policy:
-    """The project's initial (SFT) policy with a model artifact; registered from `base_model` when missing.
-    The artifact may be a model name (tiny, smollm2-135m) that workers resolve to a folder."""
-    existing = (
+def initial_policy_find(*, project: Project) -> Policy | None:
+    """The project's initial (SFT) policy with a model artifact, if it has one yet."""
+    return (
         Policy.objects.filter(project=project, kind=PolicyKind.INITIAL).exclude(artifact_path="").order_by("id").first()
     )
+
+
+def base_model_default(*, project: Project) -> str:
+    """The base_model a new round of the project gets: its initial policy's model, else tiny."""
+    existing = initial_policy_find(project=project)
+    return existing.artifact_path if existing is not None else DEFAULT_BASE_MODEL
+
+
+def initial_policy_ensure(*, project: Project, base_model: str | None) -> Policy:
+    """The project's initial (SFT) policy with a model artifact; registered from `base_model` (default tiny)
+    when missing. The artifact may be a model name (tiny, smollm2-135m) that workers resolve to a folder.
+    A project keeps one initial policy: a different `base_model` once it has one is refused (DomainError),
+    since every round's KL penalty, pair mix and reward model are anchored on it."""
+    existing = initial_policy_find(project=project)
     if existing is not None:
+        if base_model is not None and base_model != existing.artifact_path:
+            raise DomainError(
+                f"base_model {base_model!r}: project {project.slug} already has the initial policy "
+                f"{existing.name!r} (model {existing.artifact_path!r}), which every round starts from; "
+                "leave base_model out or set it to that model."
+            )
         return existing
+    base_model = base_model or DEFAULT_BASE_MODEL
     policy, _ = Policy.objects.get_or_create(
         project=project,
         name=f"{INITIAL_POLICY_PREFIX}{base_model}"[:120],
@@ -60,8 +80,7 @@ def round_create(
 ) -> TrainingRound:
     """A new round in state `created`, with validated settings and its compute estimate."""
     try:
-        parsed = round_settings_parse(settings)
-        ml_bridge.ml_configs_check(parsed)
+        parsed = round_settings_parse(settings, instruction_template=project.instruction_template)
     except RoundSettingsError as exc:
         raise DomainError(str(exc)) from exc
     if not project.prompts.exists():

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from labeling.services import clock
+from common import clock
 from rounds.models import TrainingRound
 
 WRITE_INTERVAL_S = 1.0

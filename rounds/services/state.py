@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from labeling.services import clock
+from common import clock
+from common.errors import Conflict, NotFound
 from labeling.services.enqueue import task_send_on_commit
-from labeling.services.errors import Conflict, NotFound
 from rounds.models import RoundState, RoundTransition, TrainingRound
 
 S = RoundState

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from labeling.services import clock
-from labeling.services.errors import BrokerUnavailable, Conflict
+from common import clock
+from common.errors import BrokerUnavailable, Conflict
 from rounds.models import RoundState, TrainingRound
 from rounds.services.progress import heartbeat_is_stale, round_stale_after
 from rounds.services.state import PHASES, round_requeue, round_transition

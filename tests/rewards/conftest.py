@@ -3,7 +3,7 @@ import random
 import pytest
 
 from rewards.data import PreferenceExample
-from training.models import build_tiny_model
+from training.loading import build_tiny_model
 
 GOOD = ["fox", "lion", "wolf", "bear", "eagle"]
 BAD = ["ass", "mouse", "crow", "frog", "ant"]

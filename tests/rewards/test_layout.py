@@ -1,7 +1,7 @@
 import pytest
 
 from rewards.layout import encode_prompt_response
-from training.models import load_tokenizer
+from training.loading import load_tokenizer
 from training.sampling import format_prompt
 
 

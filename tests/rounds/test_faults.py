@@ -13,7 +13,7 @@ import redis as redis_client
 from django.conf import settings as django_settings
 from django.db import connections
 
-from labeling.services import clock
+from common import clock
 from rounds.models import RoundState, TrainingRound
 from rounds.services.lifecycle import round_create, round_start
 from rounds.services.sweeper import SWEEP_REASON, rounds_sweep

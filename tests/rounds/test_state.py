@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.services.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError
 from rounds.config import RoundSettingsError, round_settings_parse
 from rounds.models import RoundState, RoundTransition
 from rounds.services.lifecycle import round_cancel, round_close_labeling, round_create, round_resume, round_start
@@ -147,7 +147,7 @@ def test_one_task_per_phase_unless_the_other_went_quiet(new_round, researcher):
     from datetime import timedelta
 
     from rounds.models import TrainingRound
-    from rounds.services.phases import phase_claim
+    from rounds.phases.base import phase_claim
 
     round_start(training_round=new_round, actor=researcher)
     assert phase_claim(round_id=new_round.id, phase=S.SAMPLING, task_id="first") is not None
@@ -157,3 +157,29 @@ def test_one_task_per_phase_unless_the_other_went_quiet(new_round, researcher):
     quiet = TrainingRound.objects.get(id=new_round.id).progress_updated_at - timedelta(hours=1)
     TrainingRound.objects.filter(id=new_round.id).update(progress_updated_at=quiet)
     assert phase_claim(round_id=new_round.id, phase=S.SAMPLING, task_id="second") is not None  # took over
+
+
+def test_base_model_is_refused_once_the_project_has_another_initial_policy(new_round, fable_project, researcher):
+    assert new_round.initial_policy.artifact_path == "tiny"
+    with pytest.raises(DomainError, match=r"base_model 'tiny-gpt2'.*already has the initial policy"):
+        round_create(
+            project=fable_project, created_by=researcher, settings={**TINY_SETTINGS, "base_model": "tiny-gpt2"}
+        )
+    # Naming the same model, or none, reuses the project's initial policy.
+    same = round_create(project=fable_project, created_by=researcher, settings=TINY_SETTINGS)
+    unnamed = round_create(
+        project=fable_project,
+        created_by=researcher,
+        settings={k: v for k, v in TINY_SETTINGS.items() if k != "base_model"},
+    )
+    assert same.initial_policy == unnamed.initial_policy == new_round.initial_policy
+    assert [r.number for r in (new_round, same, unnamed)] == [1, 2, 3]
+
+
+def test_the_form_offers_the_projects_base_model(new_round, fable_project, make_project):
+    from rounds.services.lifecycle import base_model_default
+
+    assert base_model_default(project=make_project(pairs=0)) == "tiny"
+    new_round.initial_policy.artifact_path = "smollm2-135m"
+    new_round.initial_policy.save()
+    assert base_model_default(project=fable_project) == "smollm2-135m"

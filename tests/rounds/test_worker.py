@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import time
@@ -61,7 +62,8 @@ def test_two_rounds_close_the_loop(fable_project, researcher):
         assert len(rm.export_manifest_hash) == 64 and rm.export is not None
         assert rm.parent_policy == r.initial_policy
         assert r.metrics["ppo"]["steps"] == 2 and len(r.metrics["ppo"]["curve"]) == 2
-        assert r.metrics["evaluation"]["kl_vs_previous"] is not None
+        evaluation = r.metrics["evaluation"]
+        assert all(math.isfinite(evaluation[k]) for k in ("kl_vs_previous", "kl_vs_initial", "rm_score_new"))
         assert set(r.phase_seconds) == EVERY_STATE - {RoundState.DONE}
         assert r.compute_achieved["reward_training"]["flops_per_second"] > 0
 
@@ -77,6 +79,9 @@ def test_two_rounds_close_the_loop(fable_project, researcher):
         )
     )
     assert first.new_policy_id in batch_policies
+    # Round 1 compared against the initial policy only; round 2's previous policy is round 1's, a second reference.
+    assert first.metrics["evaluation"]["kl_vs_initial"] == first.metrics["evaluation"]["kl_vs_previous"]
+    assert second.metrics["evaluation"]["kl_vs_initial"] != second.metrics["evaluation"]["kl_vs_previous"]
     assert second.reward_model.metrics["batches"] == [first.batch, second.batch]
     assert second.new_policy.metadata["previous_policy"] == first.new_policy_id
     assert second.new_policy.metadata["reward_model"] == second.reward_model_id

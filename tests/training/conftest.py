@@ -1,6 +1,6 @@
 import pytest
 
-from training.models import build_tiny_model
+from training.loading import build_tiny_model
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from training.models import build_tiny_model
+from training.loading import build_tiny_model
 from training.ppo.config import PPOConfig
 
 PROMPTS = [f"the fox and the crow, story number {i}" for i in range(32)]

@@ -7,7 +7,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from tests.training.ppo_fixtures import PROMPTS, tiny_policy_dir, tiny_reward_model_dir  # noqa: F401
-from training.models import load_tokenizer
+from training.loading import load_tokenizer
 from training.ppo.math import logprobs_from_logits
 from training.ppo.rollout import (
     Batch,

@@ -13,7 +13,7 @@ from tests.training.ppo_fixtures import (  # noqa: F401  (fixtures)
     tiny_policy_dir,
     tiny_reward_model_dir,
 )
-from training.models import load_policy
+from training.loading import load_policy
 from training.ppo import PPOConfig, policy_evaluate, ppo_train
 from training.ppo.rollout import penalise_missing_eos
 from training.sampling import SamplingConfig, generate_samples

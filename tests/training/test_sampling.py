@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from training.models import load_policy, load_tokenizer
+from training.loading import load_policy, load_tokenizer
 from training.sampling import SamplingConfig, format_prompt, generate_samples, generate_with_policy
 
 PROMPTS = ["The fox", "A lion was awakened from sleep by a mouse running over his face."]

@@ -8,6 +8,7 @@ _EXPORTS = {
     "PPOResult": "training.ppo.trainer",
     "ppo_train": "training.ppo.trainer",
     "policy_evaluate": "training.ppo.evaluate",
+    "responses_evaluate": "training.ppo.evaluate",
     "RewardModelScorer": "training.ppo.rollout",
     "Scorer": "training.ppo.rollout",
 }

@@ -28,7 +28,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from training.models import resolve_model
+    from training.loading import resolve_model
     from training.ppo.config import PPOConfig
     from training.ppo.trainer import ppo_train
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.sampling import DEFAULT_INSTRUCTION_TEMPLATE
+from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
 
 CONFIG_FILENAME = "ppo_config.json"
 KL_ESTIMATORS = ("k1", "k2", "k3")
@@ -53,7 +53,7 @@ class PPOConfig:
     """Whiten per-token rewards before GAE (N+ leaves this off for TL;DR)."""
     temperature: float = 0.7
     """Sampling temperature; logits are divided by it for every log-prob too (N+: 0.7)."""
-    max_new_tokens: int = 53
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     """Response length cap in tokens (N+ uses 53 for TL;DR summaries)."""
     missing_eos_penalty: float = 1.0
     """Subtracted from the score of responses that hit max_new_tokens without EOS; 0 disables (N+ details).

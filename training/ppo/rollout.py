@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
 
-from training.models import default_dtype
+from training.loading import default_dtype, reward_model_info
 from training.ppo.math import entropy_from_logits, logprobs_from_logits, truncate_after_eos
 from training.sampling import format_prompt
 
@@ -155,7 +154,8 @@ class RewardModelScorer:
 
     def __init__(self, model_dir: Path | str, *, device: torch.device, instruction_template: str | None = None) -> None:
         self.model_dir = Path(model_dir)
-        trained_with = _reward_model_template(self.model_dir)
+        info = reward_model_info(self.model_dir)
+        trained_with = info.instruction_template if info is not None else None
         if instruction_template is not None and trained_with is not None and trained_with != instruction_template:
             raise ValueError(
                 f"{self.model_dir} was trained with the instruction template {trained_with!r}, not "
@@ -164,7 +164,7 @@ class RewardModelScorer:
         self.model = load_scalar_model(self.model_dir, device=device, dtype=default_dtype(device)).eval()
         self.model.requires_grad_(False)
         # Reward training stores the offset that makes the mean reward on reference outputs 0 (N+ details).
-        self.bias = float(getattr(self.model.config, "reward_bias", 0.0) or 0.0)
+        self.bias = info.reward_bias if info is not None else 0.0
 
     @torch.no_grad()
     def score_batch(self, batch: Batch) -> torch.Tensor:
@@ -172,14 +172,6 @@ class RewardModelScorer:
         values = token_values(self.model, batch)  # (B, P + R)
         last = batch.queries.shape[1] + batch.response_mask.long().sum(1) - 1  # (B,)
         return values[torch.arange(values.shape[0], device=values.device), last] + self.bias
-
-
-def _reward_model_template(model_dir: Path) -> str | None:
-    """The instruction template recorded by reward-model training, if the folder has one."""
-    path = model_dir / "reward_config.json"
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8")).get("config", {}).get("instruction_template")
 
 
 def batch_score(scorer: RewardModelScorer | Scorer, batch: Batch) -> torch.Tensor:

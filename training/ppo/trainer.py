@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
-from training.models import default_dtype, load_tokenizer, pick_device
+from training.loading import default_dtype, load_tokenizer, pick_device
 from training.ppo.checkpoint import checkpoint_load, checkpoint_save, rng_restore
 from training.ppo.config import PPOConfig
 from training.ppo.math import (

@@ -6,8 +6,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from common.errors import DomainError
 from labeling.models import Project
-from labeling.services.errors import DomainError
 from rounds import selectors
 from rounds.services import lifecycle
 

@@ -7,15 +7,15 @@ from pathlib import Path
 from django.conf import settings as django_settings
 from django.core.management.base import BaseCommand, CommandError
 
+from common.errors import DomainError
 from labeling.models import Project, Role
 from labeling.services.accounts import user_create
 from labeling.services.imports import prompts_import
 from labeling.services.projects import project_create
 from rounds.models import RoundState, TrainingRound
+from rounds.phases.inline import round_run_inline
 from rounds.selectors import round_status
-from rounds.services import phases, training
-from rounds.services.lifecycle import round_create
-from rounds.services.state import round_transition
+from rounds.services.lifecycle import round_create, round_start
 from rounds.simulation import simulated_labelers_run
 
 FABLES = Path(django_settings.BASE_DIR).parent / "shared" / "data" / "fables.jsonl"
@@ -38,12 +38,6 @@ DEMO_SETTINGS = {
         "learning_rate": 1e-5,
         "save_every": 1,
     },
-}
-RUNNERS = {
-    RoundState.SAMPLING: phases.round_sample,
-    RoundState.REWARD_TRAINING: training.round_reward_train,
-    RoundState.POLICY_OPTIMIZATION: training.round_policy_optimize,
-    RoundState.EVALUATION: training.round_evaluate,
 }
 
 
@@ -70,27 +64,24 @@ class Command(BaseCommand):
             target = project_create(slug=project, created_by=owner, overlap=1, gold_rate=0.0)
             prompts_import(project=target, lines=FABLES.read_bytes().splitlines())
         config = {**DEMO_SETTINGS, "base_model": model, **json.loads(round_settings or "{}")}
-        r = round_create(project=target, created_by=target.created_by, settings=config)
-        task = f"demo-{r.id}"
-        round_transition(round_id=r.id, to_state=RoundState.SAMPLING, actor=target.created_by, reason="demo")
+        try:
+            r = round_create(project=target, created_by=target.created_by, settings=config)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        round_start(training_round=r, actor=target.created_by)
         wall: dict[str, float] = {}
-        while True:
-            r = TrainingRound.objects.get(id=r.id)
-            if r.state in (RoundState.DONE, RoundState.FAILED, RoundState.CANCELLED):
-                break
-            self.stdout.write(f"→ {r.state}")
-            began = time.monotonic()
-            if r.state == RoundState.LABELING:
-                report = simulated_labelers_run(project=target, labelers=labelers, noise=noise)
-                self.stdout.write(
-                    f"  SIMULATION: {report.submitted} judgments by {len(report.labelers)} simulated labelers"
-                )
-                if not phases.round_labeling_check(round_id=r.id):
-                    round_transition(round_id=r.id, to_state=RoundState.REWARD_TRAINING, reason="queue empty")
-            else:
-                RUNNERS[r.state](round_id=r.id, task_id=task)
-            wall[r.state] = time.monotonic() - began
-            self.stdout.write(f"  {wall[r.state]:.1f} s")
+
+        def label(_round: TrainingRound) -> None:
+            report = simulated_labelers_run(project=target, labelers=labelers, noise=noise)
+            self.stdout.write(
+                f"  SIMULATION: {report.submitted} judgments by {len(report.labelers)} simulated labelers"
+            )
+
+        def on_phase(state: str, seconds: float) -> None:
+            wall[state] = seconds
+            self.stdout.write(f"→ {state}  {seconds:.1f} s")
+
+        r = round_run_inline(round_id=r.id, label=label, task_id=f"demo-{r.id}", on_phase=on_phase)
         status = round_status(training_round=r)
         if r.state != RoundState.DONE:
             raise CommandError(f"The round ended {r.state}: {r.error}")

@@ -8,7 +8,7 @@ from tqdm import tqdm
 from labeling.models import Project
 from labeling.services.agreement_report import agreement_report_build
 from rounds.models import RoundState, TrainingRound
-from rounds.services.phases import round_labeling_check
+from rounds.phases.labeling import round_labeling_check
 from rounds.simulation import reward_model_oracle, simulated_labelers_run
 
 

@@ -105,7 +105,7 @@ def test_training_from_an_hf_export_leaves_it_unchanged(judged_project, tmp_path
     from transformers import AutoModelForSequenceClassification
     from trl import RewardConfig, RewardTrainer
 
-    from training.models import load_tokenizer, resolve_model
+    from training.loading import load_tokenizer, resolve_model
     from training.tiny_model import build_tiny_model
 
     project, _, _ = judged_project

@@ -23,7 +23,7 @@ MAX_LENGTH = 512  # far above these texts: nothing is cut, so both encodings are
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from training.models import load_tokenizer, resolve_model
+    from training.loading import load_tokenizer, resolve_model
 
     return load_tokenizer(resolve_model("tiny"))
 

