@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from django.contrib.auth import get_user_model
 
 from labeling.models import Project, Role
-from labeling.services.accounts import user_create, user_token
+from labeling.services.accounts import token_create, user_create
 from labeling.services.projects import project_add_member
 
 SIM_PREFIX = "sim-"
@@ -165,7 +165,7 @@ def simulated_labelers_run(
     crowd = []
     for index in range(1, labelers + 1):
         user = simulated_labeler_ensure(project=project, index=index)
-        token = user_token(user=user)
+        token = token_create(user=user).key
         transport = HttpTransport(base_url, token) if base_url else InProcessTransport(token)
         crowd.append(SimulatedLabeler(user.username, transport, random.Random(seed * 1_000 + index)))
     report = SimulationReport(labelers=[c.username for c in crowd], submitted=0)
