@@ -18,7 +18,7 @@ class ErrorSerializer(serializers.Serializer):
 # Answered by any operation: not logged in, not allowed, not found (or not visible), throttled.
 _ALWAYS = {"401": "Not authenticated", "403": "Not allowed", "404": "Not found", "429": "Too many requests"}
 _WITH_BODY = {"400": "Invalid input", "409": "Conflict with the current state", "413": "Request body too large",
-              "415": "Unsupported media type"}  # fmt: skip
+              "415": "Unsupported media type", "503": "The job queue cannot be reached; retry later"}  # fmt: skip
 _WITH_QUERY = {"400": "Invalid query parameters"}
 
 

@@ -24,6 +24,19 @@ class ProjectSerializer(serializers.ModelSerializer):
 LABELER_HIDDEN_PROJECT_FIELDS = ("gold_rate", "review_threshold", "instruction_template")
 
 
+class ProjectForRoleSerializer(ProjectSerializer):
+    """Documentation of GET /projects/: researchers get every field; labelers not the quality settings
+    (LABELER_HIDDEN_PROJECT_FIELDS), `created_at` or `archived_at`."""
+
+    created_at = serializers.DateTimeField(required=False, help_text="Researchers only.")
+    archived = serializers.BooleanField()
+    archived_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Researchers only.")
+
+    class Meta(ProjectSerializer.Meta):
+        read_only_fields = []
+        extra_kwargs = {name: {"help_text": "Researchers only."} for name in LABELER_HIDDEN_PROJECT_FIELDS}
+
+
 class LabelerProjectSerializer(serializers.ModelSerializer):
     """A project as a labeler sees it: how to judge, not how they are checked."""
 

@@ -59,7 +59,7 @@ class ProjectListView(APIView):
     def get_permissions(self):
         return [IsResearcher()] if self.request.method == "POST" else [IsAuthenticated()]
 
-    @extend_schema(responses=s.ProjectSerializer(many=True))
+    @extend_schema(responses=s.ProjectForRoleSerializer(many=True))
     def get(self, request):
         serializer = project_serializer_for(request.user)
         return Response(serializer(projects.projects_visible_to(request.user), many=True).data)
@@ -74,7 +74,7 @@ class ProjectListView(APIView):
 
 
 class ProjectDetailView(APIView):
-    @extend_schema(responses=s.ProjectSerializer)
+    @extend_schema(responses=s.ProjectForRoleSerializer)
     def get(self, request, slug: str):
         project = projects.project_get_for_user(slug=slug, user=request.user)
         return Response(project_serializer_for(request.user)(project).data)
