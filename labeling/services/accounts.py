@@ -104,11 +104,6 @@ def token_revoke(*, user: AbstractBaseUser, token_key: str) -> int:
     return revoked
 
 
-def tokens_purge_expired(*, now: datetime | None = None) -> int:
-    deleted, _ = AuthToken.objects.filter(expiry__lte=now or clock.now()).delete()
-    return deleted
-
-
 def user_has_record(*, user: AbstractBaseUser) -> bool:
     """Whether deleting the user would lose data: leases, judgments, flags or exclusions point at them."""
     return user.assignments.exists() or user.comparisons.exists() or user.flags.exists() or user.exclusions.exists()
