@@ -175,3 +175,10 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env.update(DJANGO_SECURE_SSL_REDIRECT="0", DJANGO_HSTS_SECONDS="0", DJANGO_SECURE_COOKIES="0")
     result = subprocess.run(check, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "SECURE_SSL_REDIRECT" in result.stderr + result.stdout
+
+
+def test_token_authentication_costs_one_query(labeler, django_assert_num_queries):
+    """The labeling hot path: knox's digest check, the user and their role in one read, no write."""
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {token_create(user=labeler).key}")
+    with django_assert_num_queries(1):
+        assert client.get("/api/v1/me/").json()["role"] == "labeler"
