@@ -73,6 +73,9 @@ def bench_env(args: argparse.Namespace, data_dir: str) -> dict[str, str]:
         ARBITER_LOG_LEVEL="ERROR",
         CELERY_TASK_ALWAYS_EAGER="1",
         HF_HUB_OFFLINE="1",
+        # Plain HTTP on 127.0.0.1: no HTTPS redirect or HSTS (the API throttles stay on, as in production).
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_HSTS_SECONDS="0",
         # WhiteNoise warns that collectstatic never ran; the bench serves no static files.
         PYTHONWARNINGS="ignore:No directory at",
     )
