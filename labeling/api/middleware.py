@@ -1,4 +1,4 @@
-"""Refuse request bodies over the upload limit with a JSON 413 before anything reads them."""
+"""Refuse request bodies over the upload limit with a 413 (JSON under /api/) before anything reads them."""
 
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
-def too_large_response(limit: int) -> JsonResponse:
-    return JsonResponse(
-        {
-            "detail": f"The request body is larger than the upload limit of {limit // (1024 * 1024)} MB. "
-            "Split the file and import it in parts.",
-            "code": "request_too_large",
-            "limit_bytes": limit,
-        },
-        status=413,
-    )
+def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+    detail = f"The request body is larger than the upload limit of {size}. Split the file and import it in parts."
+    if not request.path.startswith("/api/"):
+        return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
+    return JsonResponse({"detail": detail, "code": "request_too_large", "limit_bytes": limit}, status=413)
 
 
 class RequestSizeLimitMiddleware:
@@ -35,10 +31,10 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > limit:
-            return too_large_response(limit)
+            return too_large_response(request, limit)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RequestDataTooBig):
-            return too_large_response(settings.ARBITER_MAX_REQUEST_BYTES)
+            return too_large_response(request, settings.ARBITER_MAX_REQUEST_BYTES)
         return None

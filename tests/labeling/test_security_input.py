@@ -90,6 +90,11 @@ def test_a_body_over_the_upload_limit_is_a_json_413(researcher, api_client_for, 
     assert nothing_stored(project)
     # Under the limit the same endpoint works.
     assert upload(api_client_for(researcher), project.slug, big[:5]).status_code == 201
+    # The browser's import form gets the same refusal as text.
+    page = api_client_for(researcher).post(
+        f"/projects/{project.slug}/import/", {"file": SimpleUploadedFile("p.jsonl", "\n".join(big).encode())}
+    )
+    assert page.status_code == 413 and page["Content-Type"].startswith("text/plain")
 
 
 def test_a_gzipped_upload_is_read_and_a_truncated_one_refused(researcher, api_client_for, make_project):
