@@ -76,6 +76,11 @@ class MemberAddSerializer(serializers.Serializer):
     username = serializers.CharField()
 
 
+class MemberAddedSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    username = serializers.CharField()
+
+
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A JSONL file (or .jsonl.gz), one record per line.")
     skip_invalid = serializers.BooleanField(required=False, help_text="Import the valid lines, report the rest.")

@@ -64,7 +64,7 @@ class ProjectListView(APIView):
         serializer = project_serializer_for(request.user)
         return Response(serializer(projects.projects_visible_to(request.user), many=True).data)
 
-    @extend_schema(request=s.ProjectCreateSerializer, responses=s.ProjectSerializer)
+    @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectSerializer})
     def post(self, request):
         data = s.ProjectCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -99,7 +99,7 @@ class ProjectArchiveView(APIView):
 class ProjectMembersView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=s.MemberAddSerializer, responses={201: None})
+    @extend_schema(request=s.MemberAddSerializer, responses={201: s.MemberAddedSerializer})
     def post(self, request, slug: str):
         project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
         data = s.MemberAddSerializer(data=request.data)
@@ -108,7 +108,8 @@ class ProjectMembersView(APIView):
         if user is None:
             raise NotFound(f"No user {data.validated_data['username']!r}.")
         projects.project_add_member(project=project, user=user)
-        return Response({"project": project.slug, "username": user.username}, status=status.HTTP_201_CREATED)
+        body = s.MemberAddedSerializer({"project": project.slug, "username": user.username}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 def _upload_lines(request) -> list[bytes]:
