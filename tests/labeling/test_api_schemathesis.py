@@ -27,6 +27,7 @@ from tests.conftest import REPO_ROOT
 pytestmark = pytest.mark.django_db(transaction=True)
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 SECONDS_PER_ROLE = int(os.environ.get("ARBITER_SCHEMATHESIS_SECONDS", "45"))
+SEED = os.environ.get("ARBITER_SCHEMATHESIS_SEED", "14")
 
 
 @contextlib.contextmanager
@@ -80,7 +81,7 @@ def fuzz(url: str, token: str, *, workdir: Path, project: str, comparison: int, 
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
         f"{url}/api/v1/schema/?format=json", "--url", url, "-H", f"Authorization: Token {token}",
         "--checks", CHECKS, "--max-time", str(SECONDS_PER_ROLE), "--max-examples", "25", "--workers", "2",
-        "--seed", "14", "--generation-database", "none", "--no-color", "--request-timeout", "120",
+        "--seed", SEED, "--generation-database", "none", "--no-color", "--request-timeout", "120",
         "--phases", "examples,coverage,fuzzing", "--exclude-path-regex", "/download/|/files/",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=SECONDS_PER_ROLE * 3 + 60)
