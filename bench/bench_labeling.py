@@ -73,6 +73,9 @@ def bench_env(args: argparse.Namespace, data_dir: str) -> dict[str, str]:
         ARBITER_LOG_LEVEL="ERROR",
         CELERY_TASK_ALWAYS_EAGER="1",
         HF_HUB_OFFLINE="1",
+        # Plain HTTP on 127.0.0.1: no HTTPS redirect or HSTS (the API throttles stay on, as in production).
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_HSTS_SECONDS="0",
         # WhiteNoise warns that collectstatic never ran; the bench serves no static files.
         PYTHONWARNINGS="ignore:No directory at",
     )
@@ -212,9 +215,9 @@ def integrity_check(*, project, log: ClientLog, tokens: list[str]) -> list[str]:
     )
     if twice:
         problems.append(f"{twice} (pair, labeler) combinations were handed out more than once")
-    from rest_framework.authtoken.models import Token
+    from labeling.services.accounts import token_user
 
-    user_of_token = dict(Token.objects.filter(key__in=tokens).values_list("key", "user_id"))
+    user_of_token = {key: token_user(key=key).pk for key in tokens}
     stored = {
         c: (a, u)
         for c, a, u in Comparison.objects.filter(pair__project=project).values_list("id", "assignment_id", "labeler_id")
@@ -280,9 +283,10 @@ def main() -> int:
     tokens = labelers_create(project=project, count=args.labelers + 1)
     probe_token, tokens = tokens[-1], tokens[:-1]
 
-    from rest_framework.authtoken.models import Token
+    from labeling.services.accounts import token_user
 
-    plan, next_queries = next_pair_explain(project=project, labeler=Token.objects.get(key=probe_token).user)
+    probe_labeler = token_user(key=probe_token)
+    plan, next_queries = next_pair_explain(project=project, labeler=probe_labeler)
     print(f"\nNext-pair call on a fresh project: {next_queries} SQL queries; pair-locking query plan:\n{plan}")
     connections.close_all()
 
@@ -339,7 +343,7 @@ def main() -> int:
     if log.queue_empty:
         print(f"  {log.queue_empty} labelers ran out of pairs before the end")
 
-    plan_after, _ = next_pair_explain(project=project, labeler=Token.objects.get(key=probe_token).user)
+    plan_after, _ = next_pair_explain(project=project, labeler=probe_labeler)
     done = Pair.objects.filter(project=project, is_gold=False, submitted_count__gte=project.overlap).count()
     print(
         f"\nAfter the run: {Comparison.objects.filter(pair__project=project).count():,} comparisons, "

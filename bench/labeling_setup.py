@@ -130,7 +130,7 @@ def labelers_create(*, project, count: int) -> list[str]:
     """Labelers who are members of the project; returns their API tokens. A fast hasher: setup, not the bench."""
     from django.test import override_settings
 
-    from labeling.services.accounts import user_create, user_token
+    from labeling.services.accounts import token_create, user_create
     from labeling.services.projects import project_add_member
 
     tokens = []
@@ -138,5 +138,5 @@ def labelers_create(*, project, count: int) -> list[str]:
         for i in range(count):
             user = user_create(username=f"bench-labeler-{i}", password="bench-password", role="labeler")
             project_add_member(project=project, user=user)
-            tokens.append(user_token(user=user))
+            tokens.append(token_create(user=user).key)
     return tokens

@@ -42,6 +42,10 @@ class TooManyLeases(Conflict):
     code = "too_many_leases"
 
 
+class ProjectArchived(Conflict):
+    code = "project_archived"
+
+
 class QueueEmpty(DomainError):
     http_status = 404
     code = "queue_empty"

@@ -16,3 +16,6 @@ urlpatterns = [
     path("", include("rounds.urls")),
     path("", include("frontend.urls")),
 ]
+
+handler404 = "labeling.api.errors.not_found_handler"
+handler500 = "labeling.api.errors.server_error_handler"

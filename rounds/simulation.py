@@ -11,6 +11,7 @@ import math
 import random
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from django.contrib.auth import get_user_model
 
 from labeling.models import Project, Role
-from labeling.services.accounts import user_create, user_token
+from labeling.services.accounts import token_create, user_create
 from labeling.services.projects import project_add_member
 
 SIM_PREFIX = "sim-"
@@ -76,7 +77,7 @@ class InProcessTransport:
         self.client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     def post(self, path: str, data: dict[str, Any]) -> tuple[int, dict]:
-        response = self.client.post(path, data, format="json")
+        response = _unthrottled(lambda: self.client.post(path, data, format="json"))
         return response.status_code, _body(response.status_code, response.headers, response.content)
 
 
@@ -91,8 +92,18 @@ class HttpTransport:
         self.session.headers["Authorization"] = f"Token {token}"
 
     def post(self, path: str, data: dict[str, Any]) -> tuple[int, dict]:
-        response = self.session.post(self.base_url + path, json=data, timeout=60)
+        response = _unthrottled(lambda: self.session.post(self.base_url + path, json=data, timeout=60))
         return response.status_code, _body(response.status_code, response.headers, response.content)
+
+
+def _unthrottled(send: Callable[[], Any], *, attempts: int = 20):
+    """A simulated labeler is faster than a person: on 429 wait as the API's Retry-After says, then resend."""
+    for _ in range(attempts):
+        response = send()
+        if response.status_code != 429:
+            return response
+        time.sleep(float(response.headers.get("Retry-After") or 1))
+    return response
 
 
 def _body(status: int, headers, content: bytes) -> dict:
@@ -165,7 +176,7 @@ def simulated_labelers_run(
     crowd = []
     for index in range(1, labelers + 1):
         user = simulated_labeler_ensure(project=project, index=index)
-        token = user_token(user=user)
+        token = token_create(user=user).key
         transport = HttpTransport(base_url, token) if base_url else InProcessTransport(token)
         crowd.append(SimulatedLabeler(user.username, transport, random.Random(seed * 1_000 + index)))
     report = SimulationReport(labelers=[c.username for c in crowd], submitted=0)

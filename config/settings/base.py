@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dj_database_url
 
 from .env import BASE_DIR, DATA_DIR, env_bool, env_int, env_list, env_str
@@ -19,7 +21,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "labeling",
@@ -37,6 +40,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "labeling.api.middleware.RequestSizeLimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -79,9 +85,46 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Access: passwords, login lockout, API tokens and throttles (issue 14 §4) ---------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("ARBITER_PASSWORD_MIN_LENGTH", 12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username/address before any password is checked.
+    "labeling.login_lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock a username for AXES_COOLOFF_MINUTES after AXES_FAILURE_LIMIT wrong passwords from one address.
+AXES_FAILURE_LIMIT = env_int("ARBITER_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ARBITER_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# The address axes counts by: the proxy's X-Forwarded-For only when ARBITER_BEHIND_PROXY is set.
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("ARBITER_BEHIND_PROXY", False) else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env_bool("ARBITER_BEHIND_PROXY", False) else ["REMOTE_ADDR"]
+)
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once, revocable, expiring.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("ARBITER_TOKEN_TTL_DAYS", 30)),
+    "AUTO_REFRESH": False,  # no write on the labeling hot path
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# DRF throttles: far above real labeling (a labeler makes < 2 requests/s, the labeling bench ~4/s per token).
+API_THROTTLE_ANON = env_str("ARBITER_THROTTLE_ANON", "60/min")
+API_THROTTLE_USER = env_str("ARBITER_THROTTLE_USER", "1200/min")
+# Request bodies (imports) above this are refused with a JSON 413 before they are read.
+ARBITER_MAX_REQUEST_BYTES = env_int("ARBITER_MAX_UPLOAD_MB", 64) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = ARBITER_MAX_REQUEST_BYTES
+# --- end of access settings -------------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -99,12 +142,17 @@ EXPORT_DIR = env_str("ARBITER_EXPORT_DIR", str(DATA_DIR / "exports"))
 MODEL_DIR = env_str("ARBITER_MODEL_DIR", str(DATA_DIR / "models"))
 
 REST_FRAMEWORK = {
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "labeling.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "labeling.api.schema.ArbiterAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "labeling.api.errors.json_exception_handler",
@@ -118,6 +166,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ChoiceEnum": "labeling.models.Choice", "FlagReasonEnum": "labeling.models.FlagReason"},
 }
 
 # Celery: an embedded filesystem broker by default so nothing needs installing; Redis in production.

@@ -36,7 +36,7 @@ class ExclusionInputSerializer(serializers.Serializer):
 class ExclusionSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="labeler.username")
     created_by = serializers.CharField(source="created_by.username")
-    lifted_by = serializers.CharField(source="lifted_by.username", default=None)
+    lifted_by = serializers.CharField(source="lifted_by.username", default=None, allow_null=True)
     active = serializers.SerializerMethodField()
 
     class Meta:

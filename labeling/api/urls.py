@@ -6,8 +6,16 @@ from . import agreement_views, views
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
+    path("tokens/", views.TokenListView.as_view(), name="api-tokens"),
+    path("tokens/<str:token_key>/", views.TokenRevokeView.as_view(), name="api-token"),
     path("projects/", views.ProjectListView.as_view(), name="api-projects"),
     path("projects/<slug:slug>/", views.ProjectDetailView.as_view(), name="api-project"),
+    path("projects/<slug:slug>/archive/", views.ProjectArchiveView.as_view(), name="api-project-archive"),
+    path(
+        "projects/<slug:slug>/unarchive/",
+        views.ProjectArchiveView.as_view(archive=False),
+        name="api-project-unarchive",
+    ),
     path("projects/<slug:slug>/members/", views.ProjectMembersView.as_view(), name="api-project-members"),
     path("projects/<slug:slug>/imports/prompts/", views.ImportView.as_view(kind="prompts"), name="api-import-prompts"),
     path("projects/<slug:slug>/imports/pairs/", views.ImportView.as_view(kind="pairs"), name="api-import-pairs"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -16,28 +16,55 @@ from labeling import selectors
 from labeling.models import Pair
 from labeling.services import assignment as assignment_services
 from labeling.services import imports, judgments, projects
-from labeling.services.accounts import is_researcher, user_role, user_token
+from labeling.services.accounts import is_researcher, token_create, token_revoke, tokens_of, user_role
 
 from . import serializers as s
 from .permissions import IsResearcher
 
 
 class MeView(APIView):
+    """Who is logged in. Never an API token: a token is shown once, when POST /api/v1/tokens/ creates it."""
+
+    @extend_schema(responses=s.MeSerializer)
     def get(self, request):
-        return Response(
-            {"username": request.user.username, "role": user_role(request.user), "token": user_token(user=request.user)}
-        )
+        return Response(s.MeSerializer({"username": request.user.username, "role": user_role(request.user)}).data)
+
+
+class TokenListView(APIView):
+    """The caller's API tokens: list them (never their keys), or create one (its key is in this answer only)."""
+
+    @extend_schema(responses=s.TokenSerializer(many=True))
+    def get(self, request):
+        return Response(s.TokenSerializer(tokens_of(user=request.user), many=True).data)
+
+    @extend_schema(request=None, responses={201: s.NewTokenSerializer})
+    def post(self, request):
+        issued = token_create(user=request.user)
+        return Response(s.NewTokenSerializer(issued).data, status=status.HTTP_201_CREATED)
+
+
+class TokenRevokeView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, token_key: str):
+        token_revoke(user=request.user, token_key=token_key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def project_serializer_for(user):
+    """Researchers see every project setting; labelers not the quality settings that watch them."""
+    return s.ProjectSerializer if is_researcher(user) else s.LabelerProjectSerializer
 
 
 class ProjectListView(APIView):
     def get_permissions(self):
         return [IsResearcher()] if self.request.method == "POST" else [IsAuthenticated()]
 
-    @extend_schema(responses=s.ProjectSerializer(many=True))
+    @extend_schema(responses=s.ProjectForRoleSerializer(many=True))
     def get(self, request):
-        return Response(s.ProjectSerializer(projects.projects_visible_to(request.user), many=True).data)
+        serializer = project_serializer_for(request.user)
+        return Response(serializer(projects.projects_visible_to(request.user), many=True).data)
 
-    @extend_schema(request=s.ProjectCreateSerializer, responses=s.ProjectSerializer)
+    @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectSerializer})
     def post(self, request):
         data = s.ProjectCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -47,15 +74,32 @@ class ProjectListView(APIView):
 
 
 class ProjectDetailView(APIView):
-    @extend_schema(responses=s.ProjectSerializer)
+    @extend_schema(responses=s.ProjectForRoleSerializer)
     def get(self, request, slug: str):
-        return Response(s.ProjectSerializer(projects.project_get_for_user(slug=slug, user=request.user)).data)
+        project = projects.project_get_for_user(slug=slug, user=request.user)
+        return Response(project_serializer_for(request.user)(project).data)
+
+
+class ProjectArchiveView(APIView):
+    """Archive a project (no new pairs are handed out; judgments and exports are kept), or unarchive it."""
+
+    permission_classes = [IsResearcher]
+    archive = True
+
+    @extend_schema(request=None, responses=s.ProjectSerializer)
+    def post(self, request, slug: str):
+        project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
+        if self.archive:
+            project = projects.project_archive(project=project, archived_by=request.user)
+        else:
+            project = projects.project_unarchive(project=project)
+        return Response(s.ProjectSerializer(project).data)
 
 
 class ProjectMembersView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(request=s.MemberAddSerializer, responses={201: None})
+    @extend_schema(request=s.MemberAddSerializer, responses={201: s.MemberAddedSerializer})
     def post(self, request, slug: str):
         project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
         data = s.MemberAddSerializer(data=request.data)
@@ -64,13 +108,17 @@ class ProjectMembersView(APIView):
         if user is None:
             raise NotFound(f"No user {data.validated_data['username']!r}.")
         projects.project_add_member(project=project, user=user)
-        return Response({"project": project.slug, "username": user.username}, status=status.HTTP_201_CREATED)
+        body = s.MemberAddedSerializer({"project": project.slug, "username": user.username}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 def _upload_lines(request) -> list[bytes]:
     upload = request.FILES.get("file")
     if upload is not None:
-        return upload.read().splitlines()
+        data = upload.read()
+        if data[:2] == b"\x1f\x8b":
+            data = imports.gunzip_upload(data)
+        return data.splitlines()
     lines = request.data.get("lines") if hasattr(request.data, "get") else None
     if isinstance(lines, list):
         return [line.encode() if isinstance(line, str) else b"" for line in lines]
@@ -87,7 +135,13 @@ class ImportView(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     kind = "pairs"
 
-    @extend_schema(responses=s.ImportResultSerializer)
+    @extend_schema(
+        request={
+            "multipart/form-data": s.ImportUploadSerializer,
+            "application/json": s.ImportLinesSerializer,
+        },
+        responses={201: s.ImportResultSerializer},
+    )
     def post(self, request, slug: str):
         project = projects.project_get_for_user(slug=slug, user=request.user, manage=True)
         lines = _upload_lines(request)
@@ -98,8 +152,7 @@ class ImportView(APIView):
             result = imports.pairs_import(
                 project=project, lines=lines, gold=_flag(request, "gold"), skip_invalid=skip_invalid
             )
-        body = {**s.ImportResultSerializer(result).data, "skipped": result.details.get("skipped", [])}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(s.ImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
 class NextPairView(APIView):
@@ -117,16 +170,14 @@ class NextPairView(APIView):
 
 
 class SubmitView(APIView):
-    @extend_schema(request=s.JudgmentSerializer, responses=s.ComparisonSerializer)
+    @extend_schema(request=s.JudgmentSerializer, responses={201: s.SubmittedSerializer})
     def post(self, request, assignment_id: int):
         data = s.JudgmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         comparison = judgments.comparison_submit(
             assignment_id=assignment_id, labeler=request.user, judgment=judgments.Judgment(**data.validated_data)
         )
-        return Response(
-            {"comparison_id": comparison.id, "revision": comparison.revision}, status=status.HTTP_201_CREATED
-        )
+        return Response(s.SubmittedSerializer(comparison).data, status=status.HTTP_201_CREATED)
 
 
 class SkipView(APIView):
@@ -137,7 +188,7 @@ class SkipView(APIView):
 
 
 class FlagView(APIView):
-    @extend_schema(request=s.FlagSerializer, responses={201: None})
+    @extend_schema(request=s.FlagSerializer, responses={201: s.FlaggedSerializer})
     def post(self, request, assignment_id: int):
         data = s.FlagSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -145,40 +196,74 @@ class FlagView(APIView):
         return Response({"flag_id": flag.id}, status=status.HTTP_201_CREATED)
 
 
+def _comparison_schema(*, many: bool = False) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name="ComparisonForRole",
+        serializers=[s.ComparisonSerializer, s.LabelerComparisonSerializer],
+        resource_type_field_name=None,
+        many=many,
+    )
+
+
+_COMPARISON_SCHEMA = _comparison_schema()
+_COMPARISON_SCHEMA_LIST = _comparison_schema(many=True)
+
+
+def comparison_serializer_for(user):
+    """Researchers see canonical and shown judgments; a labeler their own only as shown to them."""
+    return s.ComparisonSerializer if is_researcher(user) else s.LabelerComparisonSerializer
+
+
+def _comparisons(user):
+    return selectors.comparisons_visible_to(user=user).select_related(
+        "assignment", "pair__prompt", "pair__sample_a", "pair__sample_b"
+    )
+
+
 class ComparisonListView(APIView):
-    @extend_schema(responses=s.ComparisonSerializer(many=True))
+    pagination_class = LimitOffsetPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("project", str, description="Only this project's comparisons (its slug)."),
+            OpenApiParameter("all_revisions", bool, description="Also superseded revisions."),
+        ],
+        responses=_COMPARISON_SCHEMA_LIST,
+    )
     def get(self, request):
-        qs = selectors.comparisons_visible_to(user=request.user)
+        qs = _comparisons(request.user)
         if slug := request.query_params.get("project"):
             qs = qs.filter(pair__project__slug=slug)
         if request.query_params.get("all_revisions") not in {"1", "true"}:
             qs = qs.filter(is_current=True)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(s.ComparisonSerializer(page, many=True).data)
+        return paginator.get_paginated_response(comparison_serializer_for(request.user)(page, many=True).data)
 
 
 class ComparisonDetailView(APIView):
-    @extend_schema(responses=s.ComparisonSerializer)
+    @extend_schema(responses=_COMPARISON_SCHEMA)
     def get(self, request, comparison_id: int):
-        comparison = selectors.comparisons_visible_to(user=request.user).filter(id=comparison_id).first()
+        comparison = _comparisons(request.user).filter(id=comparison_id).first()
         if comparison is None:
             raise NotFound("No such comparison visible to you.")
-        return Response(s.ComparisonSerializer(comparison).data)
+        return Response(comparison_serializer_for(request.user)(comparison).data)
 
 
 class ComparisonReviseView(APIView):
-    @extend_schema(request=s.JudgmentSerializer, responses=s.ComparisonSerializer)
+    @extend_schema(request=s.JudgmentSerializer, responses={201: _COMPARISON_SCHEMA})
     def post(self, request, comparison_id: int):
         data = s.JudgmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         revision = judgments.comparison_revise(
             comparison_id=comparison_id, labeler=request.user, judgment=judgments.Judgment(**data.validated_data)
         )
-        return Response(s.ComparisonSerializer(revision).data, status=status.HTTP_201_CREATED)
+        revision = _comparisons(request.user).get(id=revision.id)
+        return Response(comparison_serializer_for(request.user)(revision).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectProgressView(APIView):
+    @extend_schema(responses=s.ProgressSerializer)
     def get(self, request, slug: str):
         project = projects.project_get_for_user(slug=slug, user=request.user)
         mine = selectors.labeler_progress(project=project, labeler=request.user)
@@ -191,6 +276,7 @@ class ProjectProgressView(APIView):
 
 class PairListView(APIView):
     permission_classes = [IsResearcher]
+    pagination_class = LimitOffsetPagination
 
     @extend_schema(responses=s.PairSerializer(many=True))
     def get(self, request, slug: str):
@@ -200,6 +286,6 @@ class PairListView(APIView):
             .select_related("prompt", "sample_a__policy", "sample_b__policy")
             .order_by("id")
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(s.PairSerializer(page, many=True).data)

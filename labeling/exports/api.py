@@ -69,7 +69,7 @@ class ExportCreateSerializer(serializers.Serializer):
 
 class ExportSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.slug")
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
     status_url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()

@@ -20,7 +20,8 @@ class Assignment(models.Model):
     """A lease of a pair to one labeler. A labeler is never handed the same pair twice."""
 
     pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="assignments")
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    # PROTECT: deleting a labeler would leave the pair's leased_count raised for good; deactivate them instead.
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
     status = models.CharField(max_length=12, choices=AssignmentStatus.choices, default=AssignmentStatus.OPEN)
     # True when sample_b was shown on the left as "A".
     swapped = models.BooleanField()
@@ -92,7 +93,8 @@ class FlagReason(models.TextChoices):
 
 class PairFlag(models.Model):
     pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="flags")
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="flags")
+    # PROTECT: deleting the flagger must not put the flagged pair back into exports.
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flags")
     reason = models.CharField(max_length=16, choices=FlagReason.choices)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField()

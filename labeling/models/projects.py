@@ -29,6 +29,11 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set instead of deleting a project whose judgments must be kept: it hands out no new pairs; exports stay.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -59,7 +64,8 @@ class LabelerExclusion(models.Model):
     """A labeler's judgments left out of exports and training; lifting it keeps the record."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exclusions")
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exclusions")
+    # PROTECT: a labeler with a record is deactivated, never deleted (see services.accounts.user_deactivate).
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exclusions")
     reason = models.TextField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

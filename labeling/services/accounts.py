@@ -1,14 +1,23 @@
-"""Users and their roles."""
+"""Users, their roles, their API tokens, and deactivation (people with a record are never deleted)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
-from common.errors import DomainError
-from labeling.models import Profile, Role
+from common import clock
+from common.errors import DomainError, NotFound
+from labeling.models import Assignment, AssignmentStatus, Profile, Role
+
+from .assignment import assignment_release
 
 User = get_user_model()
 
@@ -30,26 +39,94 @@ def is_admin(user: AbstractBaseUser) -> bool:
     return user_role(user) == Role.ADMIN
 
 
+def check_password_strength(*, password: str, user: AbstractBaseUser | None = None) -> None:
+    """Django's AUTH_PASSWORD_VALIDATORS (similarity, length, common, numeric) as one DomainError."""
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        message = "The password is too weak: " + " ".join(exc.messages)
+        raise DomainError(message, errors={"password": exc.messages}) from exc
+
+
 @transaction.atomic
 def user_create(*, username: str, password: str, role: str, email: str = "") -> AbstractBaseUser:
-    """Create a user with a role; admins are also Django staff/superusers so Django admin works."""
+    """Create a user with a role; admins are also Django staff/superusers so Django admin works.
+    No API token is made here: `token_create` makes one and returns its key, once."""
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
     if not username:
         raise DomainError("A username is required.")
     if User.objects.filter(username=username).exists():
         raise DomainError(f"User {username!r} already exists.")
-    if len(password) < 8:
-        raise DomainError("The password must be at least 8 characters long.")
+    check_password_strength(password=password, user=User(username=username, email=email))
     is_admin_role = role == Role.ADMIN
     user = User.objects.create_user(
         username=username, password=password, email=email, is_staff=is_admin_role, is_superuser=is_admin_role
     )
     Profile.objects.create(user=user, role=role)
-    Token.objects.create(user=user)
     return user
 
 
-def user_token(*, user: AbstractBaseUser) -> str:
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API token. `key` exists only here: the database keeps its SHA-512 digest."""
+
+    key: str
+    token_key: str  # the first characters, kept in clear to name the token when listing or revoking
+    created: datetime
+    expiry: datetime | None
+
+
+def token_create(*, user: AbstractBaseUser) -> IssuedToken:
+    """A new revocable token that expires after REST_KNOX["TOKEN_TTL"]; the key cannot be shown again."""
+    if not user.is_active:
+        raise DomainError("Inactive users cannot get API tokens.")
+    instance, key = AuthToken.objects.create(user=user)
+    return IssuedToken(key=key, token_key=instance.token_key, created=instance.created, expiry=instance.expiry)
+
+
+def token_user(*, key: str) -> AbstractBaseUser | None:
+    """The user a token key belongs to (None if no such token): for scripts that hold keys, not for requests."""
+    digest = hash_token(key)
+    token = AuthToken.objects.filter(digest=digest).select_related("user").first()
+    return token.user if token is not None else None
+
+
+def tokens_of(*, user: AbstractBaseUser):
+    return AuthToken.objects.filter(user=user).order_by("-created")
+
+
+def token_revoke(*, user: AbstractBaseUser, token_key: str) -> int:
+    """Revoke the user's tokens that start with `token_key`; NotFound if none does."""
+    revoked, _ = AuthToken.objects.filter(user=user, token_key=token_key).delete()
+    if not revoked:
+        raise NotFound(f"No token {token_key!r} of yours.")
+    return revoked
+
+
+def user_has_record(*, user: AbstractBaseUser) -> bool:
+    """Whether deleting the user would lose data: leases, judgments, flags or exclusions point at them."""
+    return user.assignments.exists() or user.comparisons.exists() or user.flags.exists() or user.exclusions.exists()
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    leases_released: int
+    tokens_revoked: int
+
+
+def user_deactivate(*, user: AbstractBaseUser, now: datetime | None = None) -> Deactivation:
+    """Stop a user from logging in or using the API while keeping every judgment, flag and exclusion.
+
+    Their open leases go back to the pool with the pairs' leased_count corrected (each lease, then its pair, is
+    locked as every writer does), and their API tokens are revoked.
+    """
+    now = now or clock.now()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        open_leases = list(Assignment.objects.filter(labeler=user, status=AssignmentStatus.OPEN).order_by("id"))
+        for lease in open_leases:
+            assignment_release(assignment=lease, now=now)
+        revoked, _ = AuthToken.objects.filter(user=user).delete()
+    return Deactivation(leases_released=len(open_leases), tokens_revoked=revoked)

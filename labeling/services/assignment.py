@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from common import clock
-from common.errors import QueueEmpty, TooManyLeases
+from common.errors import ProjectArchived, QueueEmpty, TooManyLeases
 from labeling.models import Assignment, AssignmentStatus, Pair, Project, Prompt, Sample
 
 EXPIRY_SWEEP_LIMIT = 200
@@ -102,9 +102,11 @@ def assignment_next(
 
     Never a pair the labeler already had (judged, skipped, flagged or let expire); a normal pair never
     gets more than `overlap` submitted judgments plus live leases. Gold pairs are mixed in at the project's
-    gold rate and are indistinguishable to the labeler. Raises QueueEmpty or TooManyLeases.
+    gold rate and are indistinguishable to the labeler. Raises QueueEmpty, TooManyLeases or ProjectArchived.
     """
     now = now or clock.now()
+    if project.archived_at is not None:
+        raise ProjectArchived("This project is archived and hands out no new pairs.")
     options = lease_options(project)
     assignments_expire_stale(project=project, now=now)
     # One query for both the resume and the lease-cap check: the cap keeps this list short.

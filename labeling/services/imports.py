@@ -6,8 +6,10 @@ the errors name line numbers and fields. Content hashes make re-importing the sa
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,13 +17,16 @@ from typing import Any
 from django.db import transaction
 
 from common.errors import DomainError
-from labeling.models import Policy, PolicyKind, Project, Prompt, Sample
+from labeling.models import Pair, Policy, PolicyKind, Project, Prompt, Sample
+from labeling.stats.choices import PREFERENCE_CHOICES
 from rewards.data import split_hh_dialogue
 
 from .pairs import PairRow, pairs_create
 
 MAX_TEXT_CHARS = 200_000
-GOLD_CHOICES = ("a", "b", "tie")
+# The column's width (Pair.batch); a longer batch name would fail at the database, after the checks.
+MAX_BATCH_CHARS = Pair._meta.get_field("batch").max_length
+MAX_POLICY_CHARS = Policy._meta.get_field("name").max_length
 
 
 class ImportFileError(DomainError):
@@ -69,6 +74,34 @@ def content_hash(*parts: str) -> str:
     return digest.hexdigest()
 
 
+def unstorable_reason(value: Any) -> str | None:
+    """Why PostgreSQL (text or jsonb) could not store this JSON value, or None: a NUL character, or a lone
+    UTF-16 surrogate such as "\\ud800" (JSON allows it, UTF-8 cannot encode it)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL character (\\u0000)"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"contains an unpaired surrogate ({value[exc.start]!r}) that is not valid Unicode text"
+        return None
+    if isinstance(value, dict):
+        items: Iterable[Any] = (part for pair in value.items() for part in pair)
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    return next((reason for item in items if (reason := unstorable_reason(item)) is not None), None)
+
+
+def gunzip_upload(data: bytes) -> bytes:
+    """Decompress a gzipped upload; a truncated or corrupt file is an ImportFileError, not a traceback."""
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ImportFileError(f"Nothing was imported: the gzip file is truncated or corrupt ({exc}).") from exc
+
+
 def _read_json_lines(lines: Iterable[str | bytes], errors: list[LineError]) -> list[tuple[int, dict]]:
     rows = []
     for number, raw in enumerate(lines, start=1):
@@ -100,6 +133,9 @@ def _text(row: dict, key: str, number: int, errors: list[LineError], *, required
         return ""
     if not isinstance(value, str):
         errors.append(LineError(number, key, "must be a string"))
+        return ""
+    if (reason := unstorable_reason(value)) is not None:
+        errors.append(LineError(number, key, reason))
         return ""
     if required and not value.strip():
         errors.append(LineError(number, key, "is empty"))
@@ -181,6 +217,9 @@ def prompts_import(*, project: Project, lines: Iterable[str | bytes], skip_inval
             errors.append(LineError(number, "metadata", "must be an object"))
             continue
         metadata = {**{k: row[k] for k in ("id", "title") if k in row}, **metadata}
+        if (reason := unstorable_reason(metadata)) is not None:
+            errors.append(LineError(number, "metadata", reason))
+            continue
         reference = _text(row, "reference", number, errors, required=False)
         if text:
             h = content_hash(text)
@@ -203,6 +242,18 @@ def _parse_pair_row(number: int, row: dict, errors: list[LineError], default_gol
     if not isinstance(metadata, dict):
         errors.append(LineError(number, "metadata", "must be an object"))
         return None
+    if (reason := unstorable_reason(metadata)) is not None:
+        errors.append(LineError(number, "metadata", reason))
+        return None
+    if not isinstance(batch, str):
+        errors.append(LineError(number, "batch", "must be a string"))
+        return None
+    if len(batch) > MAX_BATCH_CHARS:
+        errors.append(LineError(number, "batch", f"is longer than {MAX_BATCH_CHARS} characters"))
+        return None
+    if (reason := unstorable_reason(batch)) is not None:
+        errors.append(LineError(number, "batch", reason))
+        return None
     if "chosen" in row or "rejected" in row:
         chosen = _text(row, "chosen", number, errors)
         rejected = _text(row, "rejected", number, errors)
@@ -223,22 +274,22 @@ def _parse_pair_row(number: int, row: dict, errors: list[LineError], default_gol
         chosen_first = content_hash(answer_c) < content_hash(answer_r)
         a, b = (answer_c, answer_r) if chosen_first else (answer_r, answer_c)
         gold = ("a" if chosen_first else "b") if default_gold else ""
-        return PairRecord(number, prompt, a, b, "hh-rlhf", "hh-rlhf", gold, str(batch), metadata)
+        return PairRecord(number, prompt, a, b, "hh-rlhf", "hh-rlhf", gold, batch, metadata)
     prompt = _text(row, "prompt", number, errors)
     a = _text(row, "response_a", number, errors)
     b = _text(row, "response_b", number, errors)
     policy_a = row.get("policy_a", "imported")
     policy_b = row.get("policy_b", "imported")
     for key, value in (("policy_a", policy_a), ("policy_b", policy_b)):
-        if not isinstance(value, str) or not value.strip() or len(value) > 120:
-            errors.append(LineError(number, key, "must be a non-empty name of at most 120 characters"))
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_POLICY_CHARS:
+            errors.append(LineError(number, key, f"must be a non-empty name of at most {MAX_POLICY_CHARS} characters"))
+            return None
+        if (reason := unstorable_reason(value)) is not None:
+            errors.append(LineError(number, key, reason))
             return None
     gold_choice = row.get("gold_choice", "")
-    if gold_choice not in ("", *GOLD_CHOICES):
-        errors.append(LineError(number, "gold_choice", f"must be one of {', '.join(GOLD_CHOICES)}"))
-        return None
-    if not isinstance(batch, str):
-        errors.append(LineError(number, "batch", "must be a string"))
+    if gold_choice not in ("", *PREFERENCE_CHOICES):
+        errors.append(LineError(number, "gold_choice", f"must be one of {', '.join(PREFERENCE_CHOICES)}"))
         return None
     if a and b and a == b and policy_a == policy_b:
         errors.append(LineError(number, "response_b", "is identical to response_a"))

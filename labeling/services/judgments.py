@@ -62,6 +62,15 @@ def check_judgment(*, project: Project, judgment: Judgment) -> None:
         raise DomainError(
             f"Confidence {judgment.confidence} is outside the scale {project.confidence_min}–{project.confidence_max}."
         )
+    if judgment.confidence is not None and judgment.choice in (Choice.TIE, Choice.BOTH_BAD):
+        mid = project.confidence_midpoint
+        if judgment.confidence != mid:
+            name = "A tie" if judgment.choice == Choice.TIE else "'Both bad'"
+            allowed = f"no confidence or the scale's midpoint {mid:g}" if mid == int(mid) else "no confidence"
+            raise DomainError(
+                f"{name} says neither side is better, so it goes with {allowed}, not {judgment.confidence}.",
+                errors={"confidence": [f"must be {allowed} when choice is {judgment.choice!r}"]},
+            )
     if judgment.confidence is not None and judgment.choice in (Choice.A, Choice.B):
         mid = project.confidence_midpoint
         leans_a = judgment.confidence < mid

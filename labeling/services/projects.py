@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from common import clock
 from common.errors import DomainError, Forbidden, NotFound
 from labeling.models import Project, ProjectMembership
 
@@ -72,4 +73,20 @@ def project_get_for_user(*, slug: str, user: AbstractBaseUser, manage: bool = Fa
         raise NotFound(f"No project {slug!r} that you are a member of.")
     if manage and not is_researcher(user):
         raise Forbidden("Only researchers and admins can do this.")
+    return project
+
+
+def project_archive(*, project: Project, archived_by: AbstractBaseUser | None = None) -> Project:
+    """Archive instead of deleting: judgments, pairs and exports are kept, and no new pair is handed out.
+    Leases already given may still be judged until they expire. Archiving twice keeps the first date."""
+    Project.objects.filter(pk=project.pk, archived_at__isnull=True).update(
+        archived_at=clock.now(), archived_by=archived_by
+    )
+    project.refresh_from_db(fields=["archived_at", "archived_by"])
+    return project
+
+
+def project_unarchive(*, project: Project) -> Project:
+    Project.objects.filter(pk=project.pk).update(archived_at=None, archived_by=None)
+    project.archived_at, project.archived_by = None, None
     return project

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,10 +31,25 @@ def _summary(r: TrainingRound) -> dict:
             "created_at": r.created_at.isoformat()}  # fmt: skip
 
 
+_ROUND_SUMMARY_LIST = inline_serializer(
+    "RoundSummary",
+    {
+        "id": serializers.IntegerField(),
+        "number": serializers.IntegerField(),
+        "state": serializers.CharField(),
+        "progress_percent": serializers.FloatField(),
+        "policy": serializers.CharField(),
+        "new_policy": serializers.CharField(allow_null=True),
+        "created_at": serializers.DateTimeField(),
+    },
+    many=True,
+)
+
+
 class RoundListView(APIView):
     permission_classes = [IsResearcher]
 
-    @extend_schema(operation_id="rounds_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="rounds_list", responses=_ROUND_SUMMARY_LIST)
     def get(self, request, slug: str):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
         rounds = (
@@ -42,7 +57,7 @@ class RoundListView(APIView):
         )
         return Response([_summary(r) for r in rounds])
 
-    @extend_schema(operation_id="rounds_create", request=RoundCreateSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="rounds_create", request=RoundCreateSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, slug: str):
         project = project_get_for_user(slug=slug, user=request.user, manage=True)
         data = RoundCreateSerializer(data=request.data)

@@ -1,13 +1,12 @@
 """Import prompts or pairs from a JSONL file into a project, atomically."""
 
-import gzip
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from common.errors import DomainError
 from labeling.models import Project
-from labeling.services.imports import pairs_import, prompts_import
+from labeling.services.imports import gunzip_upload, pairs_import, prompts_import
 
 
 class Command(BaseCommand):
@@ -31,12 +30,14 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
         try:
-            opener = gzip.open if path.suffix == ".gz" else open
-            with opener(path, "rb") as handle:
-                if kind == "prompts":
-                    result = prompts_import(project=target, lines=handle, skip_invalid=skip_invalid)
-                else:
-                    result = pairs_import(project=target, lines=handle, gold=gold, skip_invalid=skip_invalid)
+            data = path.read_bytes()
+            if path.suffix == ".gz":
+                data = gunzip_upload(data)
+            lines = data.splitlines()
+            if kind == "prompts":
+                result = prompts_import(project=target, lines=lines, skip_invalid=skip_invalid)
+            else:
+                result = pairs_import(project=target, lines=lines, gold=gold, skip_invalid=skip_invalid)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
