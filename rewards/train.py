@@ -26,6 +26,7 @@ from rewards.data import PreferenceExample, preferences_hash
 from rewards.layout import encode_prompt_response
 from rewards.metrics import preference_metrics
 from rewards.scoring import REWARD_CONFIG_FILE, encode_pairs, score_token_ids
+from training.lora import lineage_write, lora_apply, lora_merged
 from training.models import load_tokenizer, pick_device
 
 ProgressFn = Callable[[float, str], None]
@@ -199,6 +200,8 @@ def reward_model_train(
     model.config.pad_token_id = tokenizer.pad_token_id
     _init_head(model, config.seed)
     _freeze_lower(model, config.freeze_layers)
+    if config.lora.enabled:
+        model = lora_apply(model, config.lora, task="SEQ_CLS")
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     callback = _ProgressCallback(progress, share=0.8)
@@ -219,6 +222,9 @@ def reward_model_train(
     train_tokens = round(sum(len(r["chosen_ids"]) + len(r["rejected_ids"]) for r in rows) * epochs_run)
 
     model = trainer.model
+    if config.lora.enabled:
+        model = lora_merged(model)  # a plain sequence classifier from here on: scored, saved, loaded by PPO
+    is_main = trainer.accelerator.is_main_process
     if progress is not None:
         progress(0.85, "reference offset")
     if reference is None:
@@ -277,7 +283,9 @@ def reward_model_train(
             "reference_raw_std": float(raw_ref.std()),
         },
     )
-    _save(model, tokenizer, config, result, base_model_dir)
+    if is_main:  # under N processes every rank scored the same pairs; one writes
+        _save(model, tokenizer, config, result, base_model_dir)
+    trainer.accelerator.wait_for_everyone()
     if progress is not None:
         progress(1.0, "saved")
     return result
@@ -291,6 +299,8 @@ def _save(model, tokenizer, config: RewardConfig, result: RewardTrainResult, bas
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.padding_side = "left"
     tokenizer.save_pretrained(out_dir)
+    if config.lora.enabled:
+        lineage_write(out_dir, base_model_dir=base_model_dir, settings=config.lora)
     summary = {
         "config": dataclasses.asdict(config),
         "base_model_dir": str(base_model_dir),
