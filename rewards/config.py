@@ -28,6 +28,8 @@ class RewardConfig:
     """Fraction of the optimiser steps spent warming the learning rate up."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
+    adam_eps: float = 1e-8
+    """AdamW epsilon (PyTorch's default)."""
     freeze_layers: int = 0
     """Freeze the embeddings and this many lowest transformer blocks (0 = full fine-tune); cuts CPU cost."""
     use_margins: bool = True

@@ -69,6 +69,10 @@ def encode_prompt_response(
     prompt_ids = _ids(tokenizer, format_prompt(tokenizer, prompt, template))
     response_ids = _ids(tokenizer, response)
     scaffold = len(_ids(tokenizer, format_prompt(tokenizer, "", template)))
+    if scaffold + 2 > max_length:
+        raise ValueError(
+            f"max_length {max_length} leaves no room for a response after the {scaffold}-token chat template"
+        )
     # The prompt keeps a quarter of the budget, and always room for its whole template plus some text.
     response_cap = max_length - 1 - min(len(prompt_ids), max(max_length // 4, scaffold + 1))
     response_truncated = len(response_ids) > response_cap

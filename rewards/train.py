@@ -152,9 +152,12 @@ def _trl_args(config: RewardConfig, output_dir: str) -> TRLRewardConfig:
         max_steps=config.max_steps,
         warmup_steps=config.warmup_ratio,  # < 1 means a ratio of the total steps
         weight_decay=config.weight_decay,
+        adam_epsilon=config.adam_eps,
         lr_scheduler_type="linear",
         activation_checkpointing=config.gradient_checkpointing,
         bf16=on_cuda,
+        # Without CUDA, only use_cpu makes the Trainer join a launched multi-process (gloo) group.
+        use_cpu=not on_cuda,
         max_length=None,  # sequences are already cut to fit; TRL's filter would silently drop pairs
         logging_steps=config.logging_steps,
         logging_first_step=True,

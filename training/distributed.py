@@ -7,7 +7,8 @@ the identity.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -79,6 +80,15 @@ class ProcessGroup:
     def barrier(self) -> None:
         if self.distributed:
             dist.barrier()
+
+    @contextmanager
+    def main_first(self) -> Iterator[None]:
+        """Run the body on the main process first (e.g. building a cached model), then on the others."""
+        if not self.is_main:
+            self.barrier()
+        yield
+        if self.is_main:
+            self.barrier()
 
 
 def process_group(device: str | None = None) -> ProcessGroup:
