@@ -91,6 +91,13 @@ class ProcessGroup:
             self.barrier()
 
 
+def launched_rank() -> int:
+    """This process's global rank as torchrun / accelerate launch set it (0 when not launched)."""
+    import os
+
+    return int(os.environ.get("RANK", "0"))
+
+
 def process_group(device: str | None = None) -> ProcessGroup:
     """This process's rank, the world size and its device, from accelerate's launch environment.
 

@@ -305,10 +305,6 @@ def ppo_train(
     metrics = _metrics_read(metrics_path) if checkpoint else []
     if checkpoint is None:
         torch.manual_seed(group.seed(config.seed))
-    elif not group.distributed:
-        rng_restore(checkpoint.rng_state)
-    else:  # the checkpoint holds rank 0's RNG only; every rank reseeds from (seed, rank, step)
-        torch.manual_seed(group.seed(config.seed) + checkpoint.step)
 
     tokenizer = load_tokenizer(policy_dir)
     actors = actors_load(
@@ -326,6 +322,11 @@ def ppo_train(
     if checkpoint is not None:
         optimizer.load_state_dict(checkpoint.optimizer_state)
         start_step = checkpoint.step
+        # After loading: building adapters draws random numbers that the checkpointed stream must not see.
+        if not group.distributed:
+            rng_restore(checkpoint.rng_state)
+        else:  # the checkpoint holds rank 0's RNG only; every rank reseeds from (seed, rank, step)
+            torch.manual_seed(group.seed(config.seed) + checkpoint.step)
 
     num_steps = config.num_steps(len(prompts))
     prompt_budget = prompt_token_budget(
