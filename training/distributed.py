@@ -105,7 +105,8 @@ def process_group(device: str | None = None) -> ProcessGroup:
     """
     from accelerate import PartialState
 
-    state = PartialState(cpu=device == "cpu")
+    # Without CUDA only cpu=True joins a launched group (gloo); otherwise every rank would think it is alone.
+    state = PartialState(cpu=device == "cpu" or not torch.cuda.is_available())
     chosen = torch.device(device) if device and device != "cpu" and state.num_processes == 1 else state.device
     if chosen.type == "cpu":
         chosen = torch.device("cpu")
