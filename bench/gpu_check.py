@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         for phase, run in (("reward_training", reward_training), ("ppo", ppo)):
             try:
                 entry[phase] = run(plan, device, steps=args.steps, rate=rate)
-            except torch.OutOfMemoryError as exc:
+            except torch.cuda.OutOfMemoryError as exc:
                 entry[phase] = {"error": f"out of memory: {str(exc).splitlines()[0]}"}
             _free(device)
             print(f"{plan.name} {phase}: {_summary(entry[phase])}", flush=True)
