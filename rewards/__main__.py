@@ -28,6 +28,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from rewards.data import load_preferences
     from rewards.train import reward_model_train
     from training.commands import tqdm_progress
+    from training.distributed import launched_rank
     from training.loading import resolve_model
 
     config = dataclass_from_args(RewardConfig, args)
@@ -44,11 +45,15 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.limit is not None:
         train = train[: args.limit]
     base = resolve_model(args.base)
-    progress, bar = tqdm_progress("reward model")
+    # Under `accelerate launch` TRL's Trainer splits the batches over the processes; one of them reports.
+    main = launched_rank() == 0
+    progress, bar = tqdm_progress("reward model", enabled=main)
     result = reward_model_train(
         config=config, train=train, eval=held_out, base_model_dir=base, out_dir=args.out, progress=progress
     )
     bar.close()
+    if not main:
+        return 0
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("loss_history",)}
     summary["out_dir"] = str(result.out_dir)
     summary["metrics"] = {k: v for k, v in result.metrics.items() if k != "calibration"}

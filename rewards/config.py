@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE
+from training.lora import LORA_DEFAULT_TARGETS, LoraSettings
 
 
 @dataclass
@@ -27,6 +28,8 @@ class RewardConfig:
     """Fraction of the optimiser steps spent warming the learning rate up."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
+    adam_eps: float = 1e-8
+    """AdamW epsilon (PyTorch's default)."""
     freeze_layers: int = 0
     """Freeze the embeddings and this many lowest transformer blocks (0 = full fine-tune); cuts CPU cost."""
     use_margins: bool = True
@@ -43,6 +46,15 @@ class RewardConfig:
     """Optimiser steps between logged training losses."""
     seed: int = 0
     """Seeds head initialisation and data order."""
+    lora_r: int = 0
+    """LoRA rank on the backbone (the scalar head trains in full); 0 means full fine-tuning.
+    The saved model has the adapters merged in, so scoring and PPO load it like any other."""
+    lora_alpha: float | None = None
+    """LoRA scale numerator; None means 2 * lora_r."""
+    lora_dropout: float = 0.05
+    """Dropout on LoRA inputs during reward training (peft / TRL examples use 0.05)."""
+    lora_target_modules: str = LORA_DEFAULT_TARGETS
+    """Comma-separated module names to adapt (e.g. q_proj,v_proj), or all-linear."""
 
     def __post_init__(self) -> None:
         if self.max_length < 8:
@@ -57,3 +69,10 @@ class RewardConfig:
             raise ValueError("freeze_layers must be >= 0 and reference_limit >= 1")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError("warmup_ratio must be in [0, 1)")
+        if self.lora_r and self.freeze_layers:
+            raise ValueError("freeze_layers and lora_r are alternatives: LoRA already freezes the base")
+        _ = self.lora  # validates the LoRA fields
+
+    @property
+    def lora(self) -> LoraSettings:
+        return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_target_modules)

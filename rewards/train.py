@@ -27,6 +27,7 @@ from rewards.layout import encode_prompt_response
 from rewards.metrics import preference_metrics
 from rewards.scoring import REWARD_CONFIG_FILE, encode_pairs, score_token_ids
 from training.loading import load_tokenizer, pick_device
+from training.lora import lineage_write, lora_apply, lora_merged
 
 ProgressFn = Callable[[float, str], None]
 
@@ -151,9 +152,12 @@ def _trl_args(config: RewardConfig, output_dir: str) -> TRLRewardConfig:
         max_steps=config.max_steps,
         warmup_steps=config.warmup_ratio,  # < 1 means a ratio of the total steps
         weight_decay=config.weight_decay,
+        adam_epsilon=config.adam_eps,
         lr_scheduler_type="linear",
         activation_checkpointing=config.gradient_checkpointing,
         bf16=on_cuda,
+        # Without CUDA, only use_cpu makes the Trainer join a launched multi-process (gloo) group.
+        use_cpu=not on_cuda,
         max_length=None,  # sequences are already cut to fit; TRL's filter would silently drop pairs
         logging_steps=config.logging_steps,
         logging_first_step=True,
@@ -199,6 +203,8 @@ def reward_model_train(
     model.config.pad_token_id = tokenizer.pad_token_id
     _init_head(model, config.seed)
     _freeze_lower(model, config.freeze_layers)
+    if config.lora.enabled:
+        model = lora_apply(model, config.lora, task="SEQ_CLS")
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     callback = _ProgressCallback(progress, share=0.8)
@@ -219,6 +225,9 @@ def reward_model_train(
     train_tokens = round(sum(len(r["chosen_ids"]) + len(r["rejected_ids"]) for r in rows) * epochs_run)
 
     model = trainer.model
+    if config.lora.enabled:
+        model = lora_merged(model)  # a plain sequence classifier from here on: scored, saved, loaded by PPO
+    is_main = trainer.accelerator.is_main_process
     if progress is not None:
         progress(0.85, "reference offset")
     if reference is None:
@@ -277,7 +286,9 @@ def reward_model_train(
             "reference_raw_std": float(raw_ref.std()),
         },
     )
-    _save(model, tokenizer, config, result, base_model_dir)
+    if is_main:  # under N processes every rank scored the same pairs; one writes
+        _save(model, tokenizer, config, result, base_model_dir)
+    trainer.accelerator.wait_for_everyone()
     if progress is not None:
         progress(1.0, "saved")
     return result
@@ -291,6 +302,8 @@ def _save(model, tokenizer, config: RewardConfig, result: RewardTrainResult, bas
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.padding_side = "left"
     tokenizer.save_pretrained(out_dir)
+    if config.lora.enabled:
+        lineage_write(out_dir, base_model_dir=base_model_dir, settings=config.lora)
     summary = {
         "config": dataclasses.asdict(config),
         "base_model_dir": str(base_model_dir),

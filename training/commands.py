@@ -20,11 +20,14 @@ class Subcommand:
     run: Callable[[argparse.Namespace], int]
 
 
-def tqdm_progress(desc: str):
-    """A `progress(fraction, message)` callback drawing a tqdm bar; returns (callback, bar)."""
+def tqdm_progress(desc: str, *, enabled: bool = True):
+    """A `progress(fraction, message)` callback drawing a tqdm bar; returns (callback, bar).
+
+    enabled=False (processes other than the main one) gives a silent bar.
+    """
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=1000, desc=desc, unit="‰")
+    bar = tqdm(total=1000, desc=desc, unit="‰", disable=not enabled)
 
     def progress(fraction: float, message: str) -> None:
         bar.update(max(0, round(fraction * 1000) - bar.n))

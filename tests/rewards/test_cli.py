@@ -41,7 +41,7 @@ def test_train_cli_with_local_folder(tiny_base, tmp_path):
         "--out",
         str(tmp_path / "rm"),
         "--max-length",
-        "32",
+        "64",  # the default template alone is 37 tiny-tokenizer tokens, and is never cut
         "--max-steps",
         "2",
         "--batch-size",

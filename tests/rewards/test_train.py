@@ -54,7 +54,7 @@ def test_progress_is_reported_and_can_cancel(trained_reward_model, tiny_base, tm
 
     with pytest.raises(Cancelled):
         reward_model_train(
-            config=RewardConfig(max_length=32),
+            config=RewardConfig(max_length=32, instruction_template="{text}"),
             train=synthetic_preferences(64, 0),
             eval=[],
             base_model_dir=tiny_base,

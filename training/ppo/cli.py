@@ -28,6 +28,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from training.distributed import process_group
     from training.loading import resolve_model
     from training.ppo.config import PPOConfig
     from training.ppo.trainer import ppo_train
@@ -36,10 +37,14 @@ def _run(args: argparse.Namespace) -> int:
     if not (args.reward_model / "config.json").is_file():
         raise FileNotFoundError(f"{args.reward_model}: not a model folder (no config.json)")
     prompts = read_prompts(args.prompts)
-    progress, bar = tqdm_progress("ppo")
+    # Under `accelerate launch` every process runs this; one builds a cached model and prints.
+    group = process_group(config.device)
+    with group.main_first():
+        policy_dir = resolve_model(args.policy)
+    progress, bar = tqdm_progress("ppo", enabled=group.is_main)
     result = ppo_train(
         config=config,
-        policy_dir=resolve_model(args.policy),
+        policy_dir=policy_dir,
         reward_model_dir=args.reward_model,
         prompts=prompts,
         out_dir=args.out,
@@ -47,6 +52,8 @@ def _run(args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     bar.close()
+    if not group.is_main:
+        return 0
     last = result.metrics[-1]
     summary = {
         "policy": str(result.policy_dir),

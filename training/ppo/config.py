@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
+from training.lora import LORA_DEFAULT_TARGETS, LoraSettings
 
 CONFIG_FILENAME = "ppo_config.json"
 KL_ESTIMATORS = ("k1", "k2", "k3")
@@ -67,7 +68,18 @@ class PPOConfig:
     save_every: int = 10
     """Write a resumable checkpoint every this many steps (and at the end); 0 only at the end."""
     device: str | None = None
-    """torch device, e.g. cuda or cpu; None picks CUDA when available."""
+    """torch device, e.g. cuda or cpu; None picks CUDA when available (each rank's own GPU when launched)."""
+    lora_r: int = 0
+    """LoRA rank for the policy and the value model; 0 means full fine-tuning. With LoRA the reference
+    is the base with adapters disabled (held once) and the final policy is merged."""
+    lora_alpha: float | None = None
+    """LoRA scale numerator; None means 2 * lora_r."""
+    lora_dropout: float = 0.0
+    """Dropout on LoRA inputs; 0 because PPO ratios assume rollout and update see one function."""
+    lora_target_modules: str = LORA_DEFAULT_TARGETS
+    """Comma-separated module names to adapt (e.g. q_proj,v_proj), or all-linear."""
+    gradient_checkpointing: bool = False
+    """Recompute policy and value activations in backward: less memory, about 30% more compute."""
 
     def __post_init__(self) -> None:
         positive = ("batch_size", "mini_batch_size", "ppo_epochs", "max_new_tokens", "max_prompt_tokens")
@@ -92,6 +104,11 @@ class PPOConfig:
                 raise ValueError(f"{name} must be >= 0")
         if "{text}" not in self.instruction_template:
             raise ValueError("instruction_template must contain the placeholder {text}")
+        _ = self.lora  # validates the LoRA fields
+
+    @property
+    def lora(self) -> LoraSettings:
+        return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_target_modules)
 
     def num_steps(self, num_prompts: int) -> int:
         """PPO steps in the run: total episodes (default one pass over the prompts) over batch size."""

@@ -10,9 +10,10 @@ from typing import Protocol, runtime_checkable
 import torch
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
 
+from rewards.layout import prompt_ids_fit
 from training.loading import default_dtype, reward_model_info
+from training.lora import unwrap
 from training.ppo.math import entropy_from_logits, logprobs_from_logits, truncate_after_eos
-from training.sampling import format_prompt
 
 
 @runtime_checkable
@@ -45,12 +46,10 @@ class Batch:
 def prompts_encode(
     tokenizer: PreTrainedTokenizerBase, prompts: list[str], *, template: str, max_tokens: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Chat-formatted prompt ids, left-truncated to `max_tokens` and left-padded: (ids, mask, n_truncated)."""
-    encoded = [
-        tokenizer(format_prompt(tokenizer, text, template), add_special_tokens=False)["input_ids"] for text in prompts
-    ]
-    truncated = sum(len(ids) > max_tokens for ids in encoded)
-    encoded = [ids[-max_tokens:] for ids in encoded]
+    """Chat-formatted prompt ids in at most `max_tokens` (texts cut inside the template), left-padded: (ids, mask, n_truncated)."""
+    fitted = [prompt_ids_fit(tokenizer, text, template=template, max_tokens=max_tokens) for text in prompts]
+    truncated = sum(cut for _, cut in fitted)
+    encoded = [ids for ids, _ in fitted]
     width = max(len(ids) for ids in encoded)
     queries = torch.full((len(encoded), width), tokenizer.pad_token_id, dtype=torch.long)  # (B, P)
     mask = torch.zeros((len(encoded), width), dtype=torch.long)
@@ -116,6 +115,7 @@ def response_logprobs(model: PreTrainedModel, batch: Batch, *, temperature: floa
 
 
 def _backbone_and_head(model: PreTrainedModel):
+    model = unwrap(model)  # a peft wrapper forwards `model` to the whole inner model, not its backbone
     backbone = getattr(model, model.base_model_prefix, None)
     head = getattr(model, "score", None)
     if backbone is None or head is None:
@@ -130,10 +130,17 @@ def token_values(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
     return head(hidden).squeeze(-1).float()
 
 
+def reward_offset(model: PreTrainedModel) -> float:
+    """The offset reward training stored (0 for a policy folder); scores and values both carry it."""
+    return float(getattr(model.config, "reward_bias", 0.0) or 0.0)
+
+
 def response_values(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
-    """Value of the state before each response token: (B, R)."""
+    """Value of the state before each response token, on the scale of the normalised scores: (B, R)."""
     start = batch.queries.shape[1]
-    return token_values(model, batch)[:, start - 1 : -1]
+    # A value model initialised from the reward model starts on its raw scale; without the offset every
+    # advantage would be shifted by about -bias * lam^(T - t), most at EOS (issue 16).
+    return token_values(model, batch)[:, start - 1 : -1] + reward_offset(model)
 
 
 def load_scalar_model(model_dir: Path | str, *, device: torch.device, dtype: torch.dtype) -> PreTrainedModel:
