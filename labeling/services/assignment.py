@@ -151,12 +151,29 @@ def assignment_next(
     raise QueueEmpty("Nothing left to label in this project for you.")
 
 
-def assignment_release(*, assignment: Assignment, now: datetime | None = None) -> None:
-    """Give an open lease back to the pool without judging it (e.g. the labeler logs out)."""
+def assignment_release(*, assignment: Assignment, now: datetime | None = None) -> bool:
+    """Give an open lease back to the pool without judging it (e.g. the labeler logs out or closes the tab).
+
+    Locks the lease, then its pair (the order every writer uses); the pair's `leased_count` drops by one so
+    the pair can reach its overlap again. Returns False when the lease was no longer open (nothing changes).
+    """
     now = now or clock.now()
     with transaction.atomic():
         locked = Assignment.objects.select_for_update().get(id=assignment.id)
         if locked.status != AssignmentStatus.OPEN:
-            return
+            return False
         Assignment.objects.filter(id=locked.id).update(status=AssignmentStatus.EXPIRED, closed_at=now)
         Pair.objects.filter(id=locked.pair_id, leased_count__gt=0).update(leased_count=F("leased_count") - 1)
+    return True
+
+
+def assignments_release_mine(
+    *, labeler: AbstractBaseUser, assignment_ids: tuple[int, ...], now: datetime | None = None
+) -> int:
+    """Release the labeler's own open leases among `assignment_ids` (a closed workspace tab); others' are ignored.
+
+    Returns how many leases went back to the pool.
+    """
+    now = now or clock.now()
+    mine = Assignment.objects.filter(id__in=assignment_ids, labeler=labeler, status=AssignmentStatus.OPEN)
+    return sum(assignment_release(assignment=lease, now=now) for lease in mine.order_by("id"))

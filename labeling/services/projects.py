@@ -18,6 +18,7 @@ from .errors import DomainError, Forbidden, NotFound
 PROJECT_FIELDS = (
     "name",
     "instructions",
+    "content_warning",
     "allow_tie",
     "allow_both_bad",
     "confidence_min",
