@@ -129,7 +129,9 @@ def assignment_next(
         try:
             with transaction.atomic():
                 pair = None
-                for gold in (True, False) if prefer_gold else (False,):
+                # Gold first at the gold rate; once the normal pairs are gone the unseen gold ones still come, so
+                # "Remaining" (which counts them) is what the labeler will actually be served.
+                for gold in (True, False) if prefer_gold else (False, True):
                     pair = _lock_next_pair(project, labeler, gold=gold)
                     if pair is not None:
                         break

@@ -136,7 +136,9 @@
     var turns = [];
     if (parts[0].trim()) turns.push({ role: "", text: parts[0].trim() });
     for (var i = 1; i + 1 < parts.length; i += 2) {
-      if (parts[i + 1].trim()) turns.push({ role: parts[i], text: parts[i + 1].trim() });
+      var last = i + 2 >= parts.length;
+      // The closing empty "Assistant:" is the turn the two responses below answer.
+      if (parts[i + 1].trim() || last) turns.push({ role: parts[i], text: parts[i + 1].trim(), pending: !parts[i + 1].trim() });
     }
     return turns;
   }
@@ -156,8 +158,8 @@
         block.appendChild(who);
       }
       var body = document.createElement("div");
-      body.className = "turn-text";
-      body.textContent = turn.text;
+      body.className = "turn-text" + (turn.pending ? " muted" : "");
+      body.textContent = turn.pending ? "(answered by the two responses below)" : turn.text;
       block.appendChild(body);
       box.appendChild(block);
     });
