@@ -2,13 +2,21 @@
 
 from django.urls import path
 
-from .views import home, projects, workspace
+from .views import home, project_manage, projects, workspace
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("label/", home.label_home, name="label-home"),
     path("label/<slug:slug>/", workspace.label_workspace, name="label-workspace"),
     path("projects/", projects.project_list, name="project-list"),
+    path("projects/new/", project_manage.project_new, name="project-new"),
     path("projects/<slug:slug>/", projects.project_detail, name="project-detail"),
+    path("projects/<slug:slug>/settings/", project_manage.project_settings_page, name="project-settings"),
+    path("projects/<slug:slug>/members/add/", project_manage.project_member_add, name="project-member-add"),
+    path(
+        "projects/<slug:slug>/members/<int:user_id>/remove/",
+        project_manage.project_member_remove,
+        name="project-member-remove",
+    ),
     path("projects/<slug:slug>/import/", projects.project_import, name="project-import"),
 ]
