@@ -1,8 +1,9 @@
 """Browser routes."""
 
+from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from .views import home, project_manage, projects, workspace
+from .views import home, pairs, project_manage, projects, workspace
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -11,6 +12,12 @@ urlpatterns = [
     path("projects/", projects.project_list, name="project-list"),
     path("projects/new/", project_manage.project_new, name="project-new"),
     path("projects/<slug:slug>/", projects.project_detail, name="project-detail"),
+    path("projects/<slug:slug>/pairs/<int:pair_id>/", login_required(pairs.pair_page), name="project-pair"),
+    path(
+        "projects/<slug:slug>/pairs/<int:pair_id>/resolve/",
+        login_required(pairs.pair_flags_resolve),
+        name="project-pair-resolve",
+    ),
     path("projects/<slug:slug>/settings/", project_manage.project_settings_page, name="project-settings"),
     path("projects/<slug:slug>/members/add/", project_manage.project_member_add, name="project-member-add"),
     path(
