@@ -3,13 +3,15 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from .views import home, pairs, project_manage, projects, workspace
+from .views import home, pairs, project_manage, projects, users, workspace
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("label/", home.label_home, name="label-home"),
     path("label/<slug:slug>/", workspace.label_workspace, name="label-workspace"),
     path("projects/", projects.project_list, name="project-list"),
+    path("users/", users.users_page, name="users"),
+    path("users/<int:user_id>/<slug:action>/", users.user_action, name="user-action"),
     path("projects/new/", project_manage.project_new, name="project-new"),
     path("projects/<slug:slug>/", projects.project_detail, name="project-detail"),
     path("projects/<slug:slug>/pairs/<int:pair_id>/", login_required(pairs.pair_page), name="project-pair"),
