@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from .views import home, pairs, project_manage, projects, users, workspace
+from .views import exports, home, pairs, project_manage, projects, users, workspace
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -20,6 +20,7 @@ urlpatterns = [
         login_required(pairs.pair_flags_resolve),
         name="project-pair-resolve",
     ),
+    path("projects/<slug:slug>/exports/<int:export_id>/", exports.export_page, name="project-export"),
     path("projects/<slug:slug>/settings/", project_manage.project_settings_page, name="project-settings"),
     path("projects/<slug:slug>/members/add/", project_manage.project_member_add, name="project-member-add"),
     path(
