@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.models import Assignment, AssignmentStatus, Pair, Project, ProjectMembership
+from labeling.models import Assignment, Pair, Project, ProjectMembership
 from labeling.services.assignment import assignment_next
 from labeling.services.judgments import Judgment, comparison_submit
 
@@ -87,6 +87,6 @@ def test_scale_locks_once_labeling_starts_and_members_come_and_go(
     assert page.locator(f"#member-table tr[data-username='{labeler.username}']").count() == 0
     assert not ProjectMembership.objects.filter(project=project, user=labeler).exists()
     # Their open lease went back to the pool; their judgment stays.
-    assert Assignment.objects.get(id=held.id).status == AssignmentStatus.EXPIRED
+    assert not Assignment.objects.filter(id=held.id).exists()
     assert Pair.objects.get(id=held.pair_id).leased_count == 0
     assert project.pairs.filter(comparisons__labeler=labeler).count() == 1
