@@ -17,6 +17,10 @@ class ImportForm(forms.Form):
         required=False, label="Gold pairs", help_text="HH-RLHF files: use the recorded human preference as gold answer."
     )
 
+    skip_invalid = forms.BooleanField(
+        required=False, label="Skip invalid lines", help_text="Import the valid lines and list the bad ones."
+    )
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:

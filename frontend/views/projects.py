@@ -14,6 +14,7 @@ from frontend.panels import panels_context
 from labeling import selectors
 from labeling.services import imports
 from labeling.services.accounts import is_researcher
+from labeling.services.import_messages import import_failure_hint, import_summary
 from labeling.services.projects import projects_visible_to
 
 from .access import project_for_page
@@ -64,17 +65,20 @@ def project_import(request, slug: str):
     if form.is_valid():
         lines = form.cleaned_data["file"].read().splitlines()
         try:
-            if form.cleaned_data["kind"] == "prompts":
-                result = imports.prompts_import(project=project, lines=lines)
-                summary = f"{result.prompts_created} new prompts, {result.samples_created} reference samples"
+            kind, skip_invalid = form.cleaned_data["kind"], form.cleaned_data["skip_invalid"]
+            if kind == "prompts":
+                result = imports.prompts_import(project=project, lines=lines, skip_invalid=skip_invalid)
             else:
-                result = imports.pairs_import(project=project, lines=lines, gold=form.cleaned_data["gold"])
-                summary = f"{result.pairs_created} new pairs, {result.pairs_existing} already present"
+                result = imports.pairs_import(
+                    project=project, lines=lines, gold=form.cleaned_data["gold"], skip_invalid=skip_invalid
+                )
         except imports.ImportFileError as exc:
             errors = exc.extra.get("errors", [])
-            form.add_error(None, exc.message if not errors else f"Nothing was imported: {len(errors)} error(s).")
+            form.add_error(None, exc.message if not errors else import_failure_hint(n_errors=len(errors)))
         else:
-            messages.success(request, f"Imported {result.lines} lines: {summary}.")
+            messages.success(request, import_summary(kind=kind, result=result))
+            for skipped in result.details.get("skipped", [])[:20]:
+                messages.warning(request, f"Skipped line {skipped['line']}: {skipped['field']}: {skipped['message']}")
             return redirect(reverse("project-detail", kwargs={"slug": project.slug}) + "#import")
     context = project_page_context(project=project, request=request, import_form=form, import_errors=errors)
     return render(request, "frontend/project_detail.html", context, status=400)
