@@ -28,5 +28,10 @@ urlpatterns = [
         project_manage.project_member_remove,
         name="project-member-remove",
     ),
+    path(
+        "projects/<slug:slug>/leases/<int:user_id>/release/",
+        projects.project_leases_release,
+        name="project-leases-release",
+    ),
     path("projects/<slug:slug>/import/", projects.project_import, name="project-import"),
 ]

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from frontend.forms import ImportForm
 from frontend.panels import panels_context
 from labeling import selectors
-from labeling.services import imports
+from labeling.services import imports, open_leases
 from labeling.services.accounts import is_researcher
 from labeling.services.import_messages import import_failure_hint, import_summary
 from labeling.services.projects import projects_visible_to
@@ -43,6 +44,7 @@ def project_page_context(*, project, request, import_form=None, import_errors=No
         "labelers": selectors.labeler_stats(project=project),
         "recent": selectors.recent_comparisons(project=project),
         "flags": selectors.flagged_pairs(project=project),
+        "lease_holders": open_leases.open_lease_holders(project=project),
         "import_form": import_form or ImportForm(),
         "import_errors": import_errors or [],
         "progress_url": reverse("api-progress", kwargs={"slug": project.slug}),
@@ -82,3 +84,15 @@ def project_import(request, slug: str):
             return redirect(reverse("project-detail", kwargs={"slug": project.slug}) + "#import")
     context = project_page_context(project=project, request=request, import_form=form, import_errors=errors)
     return render(request, "frontend/project_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def project_leases_release(request, slug: str, user_id: int):
+    project = project_for_page(slug=slug, user=request.user, manage=True)
+    labeler = get_object_or_404(get_user_model(), id=user_id)
+    released = open_leases.open_leases_release(project=project, labeler=labeler)
+    messages.success(
+        request, f"Released {released} open pair(s) held by {labeler.username}; they are back in the pool."
+    )
+    return redirect(reverse("project-detail", kwargs={"slug": project.slug}) + "#leases")
