@@ -30,9 +30,10 @@ def confidence_labels(*, low: int, high: int) -> dict[int, str]:
     return labels
 
 
-def workspace_config(*, project: Project) -> dict:
+def workspace_config(*, project: Project, content_warning_pending: bool = False) -> dict:
     return {
         "slug": project.slug,
+        "contentWarningPending": content_warning_pending,
         "allowTie": project.allow_tie,
         "allowBothBad": project.allow_both_bad,
         "confidenceMin": project.confidence_min,
@@ -47,5 +48,9 @@ def workspace_config(*, project: Project) -> dict:
             "submit": reverse("api-submit", kwargs={"assignment_id": 0}),
             "skip": reverse("api-skip", kwargs={"assignment_id": 0}),
             "flag": reverse("api-flag", kwargs={"assignment_id": 0}),
+            "revise": reverse("api-comparison-revise", kwargs={"comparison_id": 0}),
+            "recent": reverse("api-my-judgments", kwargs={"slug": project.slug}),
+            "release": reverse("api-release"),
+            "contentWarningAck": reverse("api-content-warning-ack", kwargs={"slug": project.slug}),
         },
     }

@@ -71,8 +71,9 @@ def labeler_progress(*, project: Project, labeler: AbstractBaseUser, now: dateti
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     mine = Comparison.objects.filter(pair__project=project, labeler=labeler, revision=1)
     seen = Assignment.objects.filter(pair=OuterRef("pk"), labeler=labeler).exclude(status=AssignmentStatus.OPEN)
+    # Gold pairs are served to everyone (no overlap cap), so they count as remaining until this labeler had them.
     remaining = (
-        Pair.objects.filter(project=project, is_gold=False, submitted_count__lt=project.overlap)
+        Pair.objects.filter(Q(is_gold=True) | Q(submitted_count__lt=project.overlap), project=project)
         .filter(~Exists(seen))
         .count()
     )

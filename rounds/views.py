@@ -115,14 +115,20 @@ def round_page(request, slug, number):
     })  # fmt: skip
 
 
-def _actions_for(state: str) -> list[str]:
-    return {
+# Button labels of the round actions (the URL keeps the action's slug).
+ACTION_LABELS = {"start": "Start", "cancel": "Cancel", "resume": "Resume", "close-labeling": "Close labeling now"}
+
+
+def _actions_for(state: str) -> list[dict[str, str]]:
+    """The actions that make sense in a state: Resume only after a failure, never on a phase that is running."""
+    names = {
         "created": ["start", "cancel"],
         "labeling": ["close-labeling", "cancel"],
         "failed": ["resume", "cancel"],
         "done": [],
         "cancelled": [],
-    }.get(state, ["resume", "cancel"])
+    }.get(state, ["cancel"])
+    return [{"name": name, "label": ACTION_LABELS[name]} for name in names]
 
 
 def _compute_rows(r) -> list[dict]:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from frontend.workspace_config import workspace_config
+from labeling.services.content_warnings import content_warning_pending
 
 from .access import project_for_page
 
@@ -13,8 +14,13 @@ from .access import project_for_page
 @login_required
 def label_workspace(request, slug: str):
     project = project_for_page(slug=slug, user=request.user)
+    pending = content_warning_pending(project=project, user=request.user)
     return render(
         request,
         "frontend/workspace.html",
-        {"project": project, "workspace_config": workspace_config(project=project)},
+        {
+            "project": project,
+            "content_warning_pending": pending,
+            "workspace_config": workspace_config(project=project, content_warning_pending=pending),
+        },
     )

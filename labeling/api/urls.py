@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import agreement_views, views
+from . import agreement_views, views, workspace_views
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
@@ -27,6 +27,15 @@ urlpatterns = [
     path(
         "projects/<slug:slug>/exclusions/lift/", agreement_views.ExclusionLiftView.as_view(), name="api-exclusion-lift"
     ),
+    path(
+        "projects/<slug:slug>/my-judgments/", workspace_views.MyRecentJudgmentsView.as_view(), name="api-my-judgments"
+    ),
+    path(
+        "projects/<slug:slug>/content-warning/acknowledge/",
+        workspace_views.ContentWarningAckView.as_view(),
+        name="api-content-warning-ack",
+    ),
+    path("assignments/release/", workspace_views.ReleaseLeasesView.as_view(), name="api-release"),
     path("assignments/<int:assignment_id>/submit/", views.SubmitView.as_view(), name="api-submit"),
     path("assignments/<int:assignment_id>/skip/", views.SkipView.as_view(), name="api-skip"),
     path("assignments/<int:assignment_id>/flag/", views.FlagView.as_view(), name="api-flag"),

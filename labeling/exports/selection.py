@@ -52,6 +52,9 @@ def comparisons_selected(*, project: Project, request: ExportRequest) -> QuerySe
     if not request.include_flagged:
         flagged = PairFlag.objects.filter(pair__project=project, resolved_at__isnull=True).values("pair_id")
         qs = qs.exclude(pair_id__in=flagged)
+    # A researcher who resolved a flag by excluding the pair meant it for good (labeling/services/flags.py).
+    excluded_pairs = PairFlag.objects.filter(pair__project=project, resolution="excluded").values("pair_id")
+    qs = qs.exclude(pair_id__in=excluded_pairs)
     if not request.include_excluded_labelers:
         excluded = excluded_labeler_ids(project)
         if excluded:

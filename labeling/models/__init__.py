@@ -1,7 +1,7 @@
 """Database models of the labeling domain, split by sub-domain."""
 
 from .accounts import Profile, Role
-from .comparisons import Assignment, AssignmentStatus, Choice, Comparison, FlagReason, PairFlag
+from .comparisons import Assignment, AssignmentStatus, Choice, Comparison, FlagReason, FlagResolution, PairFlag
 from .content import Pair, Policy, PolicyKind, Prompt, Sample
 from .projects import LabelerExclusion, Project, ProjectMembership
 
@@ -11,6 +11,7 @@ __all__ = [
     "Choice",
     "Comparison",
     "FlagReason",
+    "FlagResolution",
     "LabelerExclusion",
     "Pair",
     "PairFlag",

@@ -91,6 +91,11 @@ class FlagReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class FlagResolution(models.TextChoices):
+    DISMISSED = "dismissed", "Dismissed: the pair is fine"
+    EXCLUDED = "excluded", "Excluded: the pair stays out of exports"
+
+
 class PairFlag(models.Model):
     pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="flags")
     # PROTECT: deleting the flagger must not put the flagged pair back into exports.
@@ -102,6 +107,9 @@ class PairFlag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # How a researcher resolved it: dismissed (the pair is fine) or excluded (kept out of exports for good).
+    resolution = models.CharField(max_length=16, choices=FlagResolution.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -9,6 +9,9 @@ class Project(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     instructions = models.TextField(blank=True, help_text="Markdown shown to labelers.")
+    content_warning = models.TextField(
+        blank=True, help_text="Shown once to each labeler before their first pair (e.g. red-team data); empty: none."
+    )
     allow_tie = models.BooleanField(default=True)
     allow_both_bad = models.BooleanField(default=True)
     # Stiennon et al. 2020: 1 = A much better, 9 = B much better.
@@ -55,6 +58,7 @@ class ProjectMembership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     joined_at = models.DateTimeField(auto_now_add=True)
+    content_warning_acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique")]

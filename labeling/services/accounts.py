@@ -13,7 +13,6 @@ from django.db import transaction
 from knox.crypto import hash_token
 from knox.models import AuthToken
 
-from common import clock
 from common.errors import DomainError, NotFound
 from labeling.models import Assignment, AssignmentStatus, Profile, Role
 
@@ -115,18 +114,19 @@ class Deactivation:
     tokens_revoked: int
 
 
-def user_deactivate(*, user: AbstractBaseUser, now: datetime | None = None) -> Deactivation:
+def user_deactivate(*, user: AbstractBaseUser, by: AbstractBaseUser | None = None) -> Deactivation:
     """Stop a user from logging in or using the API while keeping every judgment, flag and exclusion.
 
     Their open leases go back to the pool with the pairs' leased_count corrected (each lease, then its pair, is
-    locked as every writer does), and their API tokens are revoked.
+    locked as every writer does), and their API tokens are revoked. `by` (the admin acting) may not be `user`.
     """
-    now = now or clock.now()
+    if by is not None and by.pk == user.pk:
+        raise DomainError("You cannot deactivate your own account.")
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False
         open_leases = list(Assignment.objects.filter(labeler=user, status=AssignmentStatus.OPEN).order_by("id"))
         for lease in open_leases:
-            assignment_release(assignment=lease, now=now)
+            assignment_release(assignment=lease)
         revoked, _ = AuthToken.objects.filter(user=user).delete()
     return Deactivation(leases_released=len(open_leases), tokens_revoked=revoked)

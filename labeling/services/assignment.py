@@ -130,7 +130,9 @@ def assignment_next(
         try:
             with transaction.atomic():
                 pair = None
-                for gold in (True, False) if prefer_gold else (False,):
+                # Gold first at the gold rate; once the normal pairs are gone the unseen gold ones still come, so
+                # "Remaining" (which counts them) is what the labeler will actually be served.
+                for gold in (True, False) if prefer_gold else (False, True):
                     pair = _lock_next_pair(project, labeler, gold=gold)
                     if pair is not None:
                         break
@@ -152,12 +154,27 @@ def assignment_next(
     raise QueueEmpty("Nothing left to label in this project for you.")
 
 
-def assignment_release(*, assignment: Assignment, now: datetime | None = None) -> None:
-    """Give an open lease back to the pool without judging it (e.g. the labeler logs out)."""
-    now = now or clock.now()
+def assignment_release(*, assignment: Assignment) -> bool:
+    """Give an open lease back to the pool without judging it (the tab closed, the member was removed or
+    deactivated). Locks the lease, then its pair (the order every writer uses).
+
+    The lease row is deleted, not marked expired: a pair given back was never seen through, so the same
+    labeler may be served it again (after a reload, say), and the pair's `leased_count` drops by one so it
+    can reach its overlap. Returns False when the lease was no longer open (nothing changes).
+    """
     with transaction.atomic():
-        locked = Assignment.objects.select_for_update().get(id=assignment.id)
-        if locked.status != AssignmentStatus.OPEN:
-            return
-        Assignment.objects.filter(id=locked.id).update(status=AssignmentStatus.EXPIRED, closed_at=now)
+        locked = Assignment.objects.select_for_update().filter(id=assignment.id).first()
+        if locked is None or locked.status != AssignmentStatus.OPEN:
+            return False
+        Assignment.objects.filter(id=locked.id).delete()
         Pair.objects.filter(id=locked.pair_id, leased_count__gt=0).update(leased_count=F("leased_count") - 1)
+    return True
+
+
+def assignments_release_mine(*, labeler: AbstractBaseUser, assignment_ids: tuple[int, ...]) -> int:
+    """Release the labeler's own open leases among `assignment_ids` (a closed workspace tab); others' are ignored.
+
+    Returns how many leases went back to the pool.
+    """
+    mine = Assignment.objects.filter(id__in=assignment_ids, labeler=labeler, status=AssignmentStatus.OPEN)
+    return sum(assignment_release(assignment=lease) for lease in mine.order_by("id"))

@@ -19,6 +19,7 @@ from .accounts import is_admin, is_researcher
 PROJECT_FIELDS = (
     "name",
     "instructions",
+    "content_warning",
     "allow_tie",
     "allow_both_bad",
     "confidence_min",

@@ -112,3 +112,22 @@ def test_gold_pairs_do_not_count_against_overlap(make_project, make_user):
         lease = assignment_next(project=project, labeler=labeler, rng_uniform=lambda: 0.0)
         comparison_submit(assignment_id=lease.id, labeler=labeler, judgment=Judgment(choice="a"))
     assert Pair.objects.get(project=project).submitted_count == 3
+
+
+def test_unseen_gold_pairs_still_come_after_the_normal_ones(make_project, labeler):
+    """'Remaining' counts gold pairs, so a labeler whose normal pairs ran out is still served them."""
+    from labeling.selectors import labeler_progress
+    from labeling.services.imports import pairs_import
+
+    project = make_project(pairs=0, gold_rate=0.5, overlap=1)
+    pairs_import(project=project, lines=pair_lines(4, gold_every=2))  # pairs 0 and 2 are gold
+    assert labeler_progress(project=project, labeler=labeler).remaining == 4
+    served = []
+    for _ in range(4):
+        lease = assignment_next(project=project, labeler=labeler, rng_uniform=NEVER)
+        served.append(lease.pair.is_gold)
+        comparison_submit(assignment_id=lease.id, labeler=labeler, judgment=Judgment(choice="a"))
+        assert labeler_progress(project=project, labeler=labeler).remaining == 4 - len(served)
+    assert served == [False, False, True, True]
+    with pytest.raises(QueueEmpty):
+        assignment_next(project=project, labeler=labeler, rng_uniform=NEVER)

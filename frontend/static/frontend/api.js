@@ -56,5 +56,5 @@
     };
   }
 
-  window.ArbiterApi = { ApiError: ApiError, json: json, visibleClock: visibleClock };
+  window.ArbiterApi = { ApiError: ApiError, json: json, csrfToken: csrfToken, visibleClock: visibleClock };
 })();

@@ -1,6 +1,9 @@
 /* Labeler workspace: one pair at a time from the JSON API, keyboard first, the next pair prefetched.
  * Choice and confidence are kept consistent: digits below the scale's midpoint mean A (left) is better,
  * above it B (right); choosing a side sets a default confidence on that side.
+ * A submitted judgment can be reopened (u, or from "My recent judgments") and revised: the screen then
+ * holds that judgment instead of the current lease, which waits. Only shown-order data ever reaches it.
+ * Leases this tab holds are released with navigator.sendBeacon when the page goes away.
  */
 (function () {
   "use strict";
@@ -21,6 +24,10 @@
     retryTimer: null,
     retryDelay: 2000,
     leaseTimer: null,
+    prefetched: null,   // the prefetch's assignment once it arrived (released with the tab)
+    revising: null,     // a submitted judgment on screen for revision (shown order), or null
+    stash: null,        // the lease that waits while a judgment is revised
+    last: null,         // the judgment just submitted, for undo
   };
 
   var ApiError = ArbiterApi.ApiError;
@@ -31,7 +38,9 @@
   function leaseLeftMs(assignment) {
     return Date.parse(assignment.expires_at) - assignment._serverDate - (Date.now() - assignment._receivedAt);
   }
-  function isNetworkError(error) { return !(error instanceof ApiError) || error.status >= 500; }
+  function isUnreachable(error) { return !(error instanceof ApiError); }
+  function isServerError(error) { return error instanceof ApiError && error.status >= 500; }
+  function onScreen() { return state.revising || state.current; }
 
   function fetchNext(exclude) {
     return api("POST", config.urls.next, { exclude: exclude || [] });
@@ -76,7 +85,11 @@
       var digit = document.createElement("kbd");
       digit.textContent = String(value);
       var label = document.createElement("span");
+      label.className = "scale-label";
       label.textContent = config.confidenceLabels[String(value)];
+      // The compact panel shows the digit only; the label stays the button's name and tooltip.
+      button.setAttribute("aria-label", value + ": " + config.confidenceLabels[String(value)]);
+      button.title = config.confidenceLabels[String(value)];
       button.append(digit, label);
       scale.appendChild(button);
     }
@@ -110,12 +123,52 @@
     if (state.choice && state.confidence !== null) text += " · " + state.confidence + " (" + config.confidenceLabels[String(state.confidence)] + ")";
     $("selection").textContent = text;
     $("submit").disabled = !state.choice || state.busy;
+    $("submit").firstChild.textContent = state.revising ? "Save revision " : "Submit ";
+    $("skip").disabled = $("flag").disabled = !!state.revising;
+    $("undo").disabled = !state.last || !!state.revising;
+  }
+
+  // HH-RLHF dialogues ("\n\nHuman: … \n\nAssistant: …") become one block per turn; other prompts stay text.
+  var TURN_MARK = /(?:^|\n+)[ \t]*(Human|Assistant):[ \t]?/;
+  function dialogueTurns(text) {
+    var parts = text.split(new RegExp(TURN_MARK.source, "g"));
+    if (parts.length < 3) return null;
+    var turns = [];
+    if (parts[0].trim()) turns.push({ role: "", text: parts[0].trim() });
+    for (var i = 1; i + 1 < parts.length; i += 2) {
+      var last = i + 2 >= parts.length;
+      // The closing empty "Assistant:" is the turn the two responses below answer.
+      if (parts[i + 1].trim() || last) turns.push({ role: parts[i], text: parts[i + 1].trim(), pending: !parts[i + 1].trim() });
+    }
+    return turns;
+  }
+
+  function fillText(box, text) {
+    box.replaceChildren();
+    var turns = dialogueTurns(text);
+    box.classList.toggle("dialogue", !!turns);
+    if (!turns) { box.textContent = text.replace(/^\s+/, ""); return; }
+    turns.forEach(function (turn) {
+      var block = document.createElement("div");
+      block.className = "turn" + (turn.role ? " turn-" + turn.role.toLowerCase() : "");
+      if (turn.role) {
+        var who = document.createElement("span");
+        who.className = "turn-role";
+        who.textContent = turn.role;
+        block.appendChild(who);
+      }
+      var body = document.createElement("div");
+      body.className = "turn-text" + (turn.pending ? " muted" : "");
+      body.textContent = turn.pending ? "(answered by the two responses below)" : turn.text;
+      block.appendChild(body);
+      box.appendChild(block);
+    });
   }
 
   // Call once the task is visible: a collapsed prompt scrolls to its end, which needs a laid-out box.
   function renderPrompt(text) {
     var prompt = $("prompt");
-    prompt.textContent = text.replace(/^\s+/, "");
+    fillText(prompt, text);
     var long = text.length > PROMPT_COLLAPSE_CHARS || text.split("\n").length > PROMPT_COLLAPSE_LINES;
     $("toggle-prompt").hidden = !long;
     setPromptCollapsed(long);
@@ -131,25 +184,34 @@
     if (collapsed) prompt.scrollTop = prompt.scrollHeight;
   }
 
-  function show(assignment) {
-    clearTimeout(state.leaseTimer);
-    state.current = assignment;
-    state.choice = null;
-    state.confidence = null;
-    state.expired = false;
-    $("rationale").value = "";
-    $("rationale-box").open = false;
-    $("task").setAttribute("data-assignment", String(assignment.assignment_id));
-    $("response-left").textContent = assignment.response_left;
-    $("response-right").textContent = assignment.response_right;
-    var remaining = leaseLeftMs(assignment);
-    state.leaseTimer = setTimeout(onLeaseExpired, Math.max(0, remaining));
+  // The texts of a pair as shown, and a selection to start from (empty for a new pair).
+  function renderTask(texts, selection) {
+    state.choice = selection ? selection.choice : null;
+    state.confidence = selection ? selection.confidence : null;
+    $("rationale").value = selection ? selection.rationale || "" : "";
+    $("rationale-box").open = !!(selection && selection.rationale);
+    $("response-left").textContent = texts.response_left;
+    $("response-right").textContent = texts.response_right;
+    $("revise-banner").hidden = !state.revising;
+    $("task").classList.toggle("revising", !!state.revising);
     setView("task");
-    renderPrompt(assignment.prompt);
+    renderPrompt(texts.prompt);
     renderSelection();
     visibleClock.start();
     window.scrollTo(0, 0);
     $("main").focus({ preventScroll: true });
+  }
+
+  function show(assignment) {
+    clearTimeout(state.leaseTimer);
+    state.current = assignment;
+    state.revising = null;
+    state.expired = false;
+    $("task").setAttribute("data-assignment", String(assignment.assignment_id));
+    $("task").removeAttribute("data-comparison");
+    var remaining = leaseLeftMs(assignment);
+    state.leaseTimer = setTimeout(onLeaseExpired, Math.max(0, remaining));
+    renderTask(assignment, null);
   }
 
   function showEmpty() {
@@ -174,9 +236,13 @@
   // empty queue from showing up as failed requests in the console.
   function startPrefetch() {
     var current = state.current;
+    state.prefetched = null;
     state.prefetch = refreshProgress().then(function (me) {
       if (!current || (me && me.remaining < 2)) return null;
-      return fetchNext([current.assignment_id]).catch(function () { return null; });
+      return fetchNext([current.assignment_id]).then(function (next) {
+        state.prefetched = next;
+        return next;
+      }).catch(function () { return null; });
     });
   }
 
@@ -190,6 +256,8 @@
     var pending = state.prefetch;
     state.prefetch = null;
     state.current = null;
+    state.revising = null;
+    state.stash = null;
     return Promise.resolve(pending).then(function (prefetched) {
       if (usable(prefetched)) return prefetched;
       setView("loading");
@@ -207,8 +275,9 @@
         notice(error.detail + " (Another tab may hold them.)", "warn", [{ label: "Try again", run: advance }]);
         return;
       }
-      notice("Could not load the next pair: " + (error.detail || "the server is unreachable") + ".", "error",
-        [{ label: "Try again", run: advance }]);
+      var why = isUnreachable(error) ? "the server cannot be reached (network problem)"
+        : isServerError(error) ? "the server had an error (" + error.status + ")" : error.detail;
+      notice("Could not load the next pair: " + why + ".", "error", [{ label: "Try again", run: advance }]);
     });
   }
 
@@ -221,29 +290,38 @@
     if (state.expired) { advance(); return; }
     state.busy = true;
     renderSelection();
-    var id = state.current.assignment_id;
-    api("POST", actionUrl(kind, id), body).then(done, function (error) {
-      if (error instanceof ApiError && error.code === "already_submitted") return done();
+    var shown = state.current;
+    api("POST", actionUrl(kind, shown.assignment_id), body).then(done, function (error) {
+      if (error instanceof ApiError && error.code === "already_submitted") return done(null);
       state.busy = false;
       renderSelection();
-      if (isNetworkError(error)) return scheduleRetry(kind, body);
+      if (isUnreachable(error) || isServerError(error)) return scheduleRetry(kind, body, error);
       clearRetry();
       if (error.code === "lease_expired") return onLeaseExpired(error.detail);
       notice(error.detail, "error");
     });
 
-    function done() {
+    function done(result) {
       clearRetry();
       state.busy = false;
+      if (kind === "submit" && result && result.comparison_id) {
+        state.last = {
+          comparison_id: result.comparison_id, prompt: shown.prompt, response_left: shown.response_left,
+          response_right: shown.response_right, choice: body.choice, confidence: body.confidence, rationale: body.rationale,
+        };
+      }
       advance();
     }
   }
 
-  function scheduleRetry(kind, body) {
+  function scheduleRetry(kind, body, error) {
     // A submit is rebuilt from the screen, so a choice changed while waiting is the one sent.
-    function again() { clearTimeout(state.retryTimer); if (kind === "submit") submit(); else perform(kind, body); }
+    function again() { clearTimeout(state.retryTimer); if (kind === "submit" || kind === "revise") submit(); else perform(kind, body); }
     var seconds = Math.round(state.retryDelay / 1000);
-    notice("Network problem: your judgment is kept and will be sent again in " + seconds + " s.", "warn",
+    var what = isServerError(error)
+      ? "The server could not save this (error " + error.status + "), retrying"
+      : "Network problem: the server cannot be reached";
+    notice(what + ": your judgment is kept and will be sent again in " + seconds + " s.", "warn",
       [{ label: "Retry now", run: again }]);
     clearTimeout(state.retryTimer);
     state.retryTimer = setTimeout(again, state.retryDelay);
@@ -260,6 +338,7 @@
   }
 
   function submit() {
+    if (state.revising) { saveRevision(); return; }
     if (!state.current) return;
     if (state.expired) { advance(); return; }
     if (!state.choice) { notice("Choose first: ← A better, → B better" + (config.allowTie ? ", t tie" : "") + (config.allowBothBad ? ", b both bad" : "") + ".", "info"); return; }
@@ -273,11 +352,152 @@
 
   function skip() { if (state.current) perform("skip", {}); }
 
+  /* ---------- undo and revise ---------- */
+
+  // Put a submitted judgment (as the labeler saw it) on screen; the lease being worked on waits.
+  function openRevision(judgment) {
+    if (state.busy || !judgment) return;
+    if (!state.revising) {
+      state.stash = state.current;
+      clearTimeout(state.leaseTimer);
+    }
+    state.revising = judgment;
+    state.current = null;
+    state.expired = false;
+    clearRetry();
+    notice(null);
+    $("task").removeAttribute("data-assignment");
+    $("task").setAttribute("data-comparison", String(judgment.comparison_id));
+    renderTask(judgment, judgment);
+  }
+
+  function undo() { if (state.last && !state.revising) openRevision(state.last); }
+
+  function leaveRevision(message) {
+    var waiting = state.stash;
+    state.revising = null;
+    state.stash = null;
+    $("revise-banner").hidden = true;
+    $("task").classList.remove("revising");
+    var next = waiting && leaseLeftMs(waiting) > 5000 ? Promise.resolve(show(waiting)) : advance();
+    if (message) next.then(function () { notice(message, "info"); });
+  }
+
+  function saveRevision() {
+    var judgment = state.revising;
+    if (!judgment || state.busy) return;
+    if (!state.choice) { notice("Choose first: ← A better, → B better.", "info"); return; }
+    var body = {
+      choice: state.choice, confidence: state.confidence, rationale: $("rationale").value,
+      time_spent_ms: visibleClock.read(),
+    };
+    state.busy = true;
+    renderSelection();
+    api("POST", config.urls.revise.replace("/0/", "/" + judgment.comparison_id + "/"), body).then(function (result) {
+      clearRetry();
+      state.busy = false;
+      // Only the new revision's id is read from the answer: the screen keeps to the shown order.
+      var revised = Object.assign({}, judgment, body, { comparison_id: result.id });
+      if (state.last && state.last.comparison_id === judgment.comparison_id) state.last = revised;
+      leaveRevision("Revision saved.");
+    }, function (error) {
+      state.busy = false;
+      renderSelection();
+      if (isUnreachable(error) || isServerError(error)) return scheduleRetry("revise", body, error);
+      clearRetry();
+      notice(error.detail, "error");
+    });
+  }
+
+  /* ---------- my recent judgments ---------- */
+
+  var CHOICE_NAMES = { a: "A is better", b: "B is better", tie: "Tie", both_bad: "Both bad" };
+
+  function lastHumanTurn(text) {
+    var turns = dialogueTurns(text);
+    var humans = turns ? turns.filter(function (t) { return t.role === "Human"; }) : [];
+    return humans.length ? humans[humans.length - 1].text : text.trim();
+  }
+
+  function openRecent() {
+    if (state.busy) return;
+    var list = $("recent-list");
+    list.replaceChildren();
+    $("recent-status").textContent = "Loading…";
+    openDialog("recent-dialog");
+    api("GET", config.urls.recent).then(function (judgments) {
+      $("recent-status").textContent = judgments.length ? "" : "You have not judged any pair in this project yet.";
+      judgments.forEach(function (judgment) {
+        var item = document.createElement("li");
+        item.className = "recent-item";
+        item.setAttribute("data-comparison", String(judgment.comparison_id));
+        var prompt = document.createElement("p");
+        prompt.className = "recent-prompt";
+        var snippet = lastHumanTurn(judgment.prompt);
+        prompt.textContent = snippet.length > 160 ? snippet.slice(0, 157) + "…" : snippet;
+        var what = document.createElement("p");
+        what.className = "muted recent-choice";
+        var text = CHOICE_NAMES[judgment.choice] || judgment.choice;
+        if (judgment.confidence !== null) text += " · " + judgment.confidence + " (" + config.confidenceLabels[String(judgment.confidence)] + ")";
+        text += " · " + new Date(judgment.submitted_at).toLocaleString();
+        if (judgment.revision > 1) text += " · revised";
+        what.textContent = text;
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "button small";
+        button.textContent = "Revise";
+        button.setAttribute("aria-label", "Revise: " + prompt.textContent);
+        button.addEventListener("click", function () { $("recent-dialog").close(); openRevision(judgment); });
+        item.append(prompt, what, button);
+        list.appendChild(item);
+      });
+      var first = list.querySelector("button");
+      if (first) first.focus();
+    }, function (error) {
+      $("recent-status").textContent = "Could not load your judgments: " + (error.detail || "the server cannot be reached") + ".";
+    });
+  }
+
+  /* ---------- leases go back when the tab goes away ---------- */
+
+  function heldLeaseIds() {
+    var ids = [];
+    [state.current, state.stash, state.prefetched].forEach(function (lease) {
+      if (lease && lease.assignment_id && ids.indexOf(lease.assignment_id) < 0) ids.push(lease.assignment_id);
+    });
+    return ids;
+  }
+
+  function releaseLeases() {
+    var ids = heldLeaseIds();
+    if (!ids.length || !navigator.sendBeacon) return;
+    var form = new FormData();
+    form.append("csrfmiddlewaretoken", ArbiterApi.csrfToken());
+    ids.forEach(function (id) { form.append("assignment", String(id)); });
+    navigator.sendBeacon(config.urls.release, form);
+    state.current = state.stash = state.prefetched = null;
+    state.prefetch = null;
+  }
+
+  /* ---------- content warning ---------- */
+
+  function acknowledgeWarning() {
+    var button = $("content-warning-ack");
+    button.disabled = true;
+    api("POST", config.urls.contentWarningAck).then(function () {
+      $("content-warning").remove();
+      advance();
+    }, function (error) {
+      button.disabled = false;
+      notice("Could not record that: " + (error.detail || "the server cannot be reached") + ".", "error");
+    });
+  }
+
   function leftValues() { var out = []; for (var v = low; v < mid; v++) out.push(v); return out; }
   function rightValues() { var out = []; for (var v = high; v > mid; v--) out.push(v); return out; }
 
   function choose(choice) {
-    if (!state.current || state.busy) return;
+    if (!onScreen() || state.busy) return;
     if (choice === "tie" && !config.allowTie) return;
     if (choice === "both_bad" && !config.allowBothBad) return;
     state.choice = choice;
@@ -296,7 +516,7 @@
   }
 
   function setConfidence(value) {
-    if (!state.current || state.busy || value < low || value > high) return;
+    if (!onScreen() || state.busy || value < low || value > high) return;
     state.confidence = value;
     if (value < mid) state.choice = "a";
     else if (value > mid) state.choice = "b";
@@ -341,7 +561,8 @@
       }
       return;
     }
-    if ($("help-dialog").open || $("instructions-dialog").open) return;
+    if ($("help-dialog").open || $("instructions-dialog").open || $("recent-dialog").open) return;
+    if ($("content-warning")) return;
     if (target.id === "rationale") {
       if (event.key === "Escape") { target.blur(); $("main").focus({ preventScroll: true }); event.preventDefault(); }
       else if (event.key === "Enter" && event.ctrlKey) { event.preventDefault(); submit(); }
@@ -354,16 +575,19 @@
     var handled = true;
     if (event.key === "?") openDialog("help-dialog");
     else if (event.key === "i") openDialog("instructions-dialog");
+    else if (event.key === "h") openRecent();
+    else if (event.key === "u") undo();
     else if (state.expired && event.key === "Enter") advance();
-    else if (!state.current) handled = false;
+    else if (state.revising && event.key === "Escape") leaveRevision(null);
+    else if (!onScreen()) handled = false;
     else if (event.key === "ArrowLeft") choose("a");
     else if (event.key === "ArrowRight") choose("b");
     else if (event.key === "t") choose("tie");
     else if (event.key === "b") choose("both_bad");
     else if (/^[0-9]$/.test(event.key)) setConfidence(Number(event.key));
     else if (event.key === "Enter") submit();
-    else if (event.key === "s") skip();
-    else if (event.key === "f") openFlag();
+    else if (event.key === "s" && !state.revising) skip();
+    else if (event.key === "f" && !state.revising) openFlag();
     else if (event.key === "p") { if (!$("toggle-prompt").hidden) setPromptCollapsed(!$("prompt").classList.contains("collapsed")); }
     else if (event.key === "r") { $("rationale-box").open = true; $("rationale").focus(); }
     else handled = false;
@@ -390,6 +614,17 @@
   $("open-help").addEventListener("click", function () { openDialog("help-dialog"); });
   $("open-instructions").addEventListener("click", function () { openDialog("instructions-dialog"); });
   $("toggle-prompt").addEventListener("click", function () { setPromptCollapsed(!$("prompt").classList.contains("collapsed")); });
+  $("undo").addEventListener("click", undo);
+  $("open-recent").addEventListener("click", openRecent);
+  $("revise-cancel").addEventListener("click", function () { leaveRevision(null); });
+  window.addEventListener("pagehide", releaseLeases);
+  // Back from the browser's page cache after a release: the leases are gone, so load afresh.
+  window.addEventListener("pageshow", function (event) { if (event.persisted) window.location.reload(); });
 
-  advance();
+  if (config.contentWarningPending) {
+    $("content-warning-ack").addEventListener("click", acknowledgeWarning);
+    $("content-warning-ack").focus();
+  } else {
+    advance();
+  }
 })();

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from common.errors import DomainError
 from labeling.models import Project
-from labeling.services.imports import gunzip_upload, pairs_import, prompts_import
+from labeling.services.import_messages import import_failure_hint, import_summary
+from labeling.services.imports import ImportFileError, gunzip_upload, pairs_import, prompts_import
 
 
 class Command(BaseCommand):
@@ -38,12 +39,16 @@ class Command(BaseCommand):
                 result = prompts_import(project=target, lines=lines, skip_invalid=skip_invalid)
             else:
                 result = pairs_import(project=target, lines=lines, gold=gold, skip_invalid=skip_invalid)
+        except ImportFileError as exc:
+            errors = exc.extra.get("errors", [])
+            if not errors:
+                raise CommandError(exc.message) from exc
+            listed = "\n".join(f"line {e['line']}: {e['field']}: {e['message']}" for e in errors[:20])
+            more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+            raise CommandError(f"{listed}{more}\n{import_failure_hint(n_errors=len(errors))}") from exc
         except DomainError as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(
-            f"{result.lines} lines: {result.prompts_created} new prompts, {result.samples_created} new samples, "
-            f"{result.pairs_created} new pairs ({result.pairs_existing} already present)"
-        )
+        self.stdout.write(import_summary(kind=kind, result=result))
         skipped = result.details.get("skipped", [])
         for error in skipped[:20]:
             self.stdout.write(f"skipped line {error['line']}: {error['field']}: {error['message']}")

@@ -106,7 +106,10 @@
       cell(tr, pct(p.win_rate), true);
     }, "No comparisons between different policies yet.", 5);
     fill("[data-agreement-split]", report.split_pairs, function (tr, s) {
-      cell(tr, "#" + s.pair_id);
+      var link = document.createElement("a");
+      link.href = panel.dataset.pairUrl.replace("/0/", "/" + s.pair_id + "/");
+      link.textContent = "#" + s.pair_id;
+      cell(tr, "").appendChild(link);
       cell(tr, String(s.votes.a), true);
       cell(tr, String(s.votes.b), true);
       cell(tr, String(s.votes.tie), true);
