@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from training.commands import CONVERT_SMOLLM2, SAMPLE, Subcommand
+from training.commands import BEST_OF_N, CONVERT_SMOLLM2, SAMPLE, Subcommand
 from training.ppo.cli import PPO
 
 # To add a subcommand: build a `Subcommand(help, configure, run)` next to its engine and list it here.
@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "convert-smollm2": CONVERT_SMOLLM2,
     "sample": SAMPLE,
     "ppo": PPO,
+    "best-of-n": BEST_OF_N,
 }
 
 

@@ -96,7 +96,57 @@ def _run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_best_of_n(parser: argparse.ArgumentParser) -> None:
+    from training.sampling import SamplingConfig
+
+    parser.add_argument("--policy", required=True, help="tiny, smollm2-135m or a local model folder")
+    parser.add_argument("--reward-model", required=True, type=Path, help="reward model folder that ranks the samples")
+    parser.add_argument("--prompts", type=Path, required=True, help="JSONL of prompts (text/prompt field)")
+    parser.add_argument("--out", type=Path, required=True, help="JSONL file to write the kept samples to")
+    parser.add_argument("--n", type=int, default=4, help="samples per prompt to choose from (default: 4)")
+    parser.add_argument(
+        "--kl-reference-samples", type=int, default=0, help="extra samples per prompt to measure the KL (default: 0)"
+    )
+    add_dataclass_arguments(parser, SamplingConfig, skip=("samples_per_prompt",))
+
+
+def _run_best_of_n(args: argparse.Namespace) -> int:
+    from training.best_of_n import best_of_n_generate, reward_model_scorer
+    from training.loading import resolve_model
+    from training.sampling import SamplingConfig
+
+    config = dataclass_from_args(SamplingConfig, args)
+    prompts = read_prompts(args.prompts)
+    policy_dir = resolve_model(args.policy)
+    scorer = reward_model_scorer(args.reward_model)
+    progress, bar = tqdm_progress(f"best-of-{args.n}")
+    result = best_of_n_generate(
+        policy_dir=policy_dir,
+        prompts=prompts,
+        n=args.n,
+        scorer=scorer,
+        sampling=config,
+        kl_reference_samples=args.kl_reference_samples,
+        progress=progress,
+    )
+    bar.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for choice in result.choices:
+            fh.write(json.dumps(dataclasses.asdict(choice), ensure_ascii=False) + "\n")
+    measured = "not measured" if result.measured_kl is None else f"{result.measured_kl:.3f}"
+    print(
+        f"wrote {len(result.choices)} best-of-{args.n} samples to {args.out} "
+        f"(KL analytic {result.analytic_kl:.3f} nats, measured {measured})",
+        file=sys.stderr,
+    )
+    return 0
+
+
 CONVERT_SMOLLM2 = Subcommand(
     "convert the packaged SmolLM2-135M GGUF to a safetensors folder", _configure_convert, _run_convert
 )
 SAMPLE = Subcommand("sample responses from a policy for a JSONL of prompts", _configure_sample, _run_sample)
+BEST_OF_N = Subcommand(
+    "sample n responses per prompt and keep the one a reward model ranks highest", _configure_best_of_n, _run_best_of_n
+)

@@ -1,0 +1,126 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from training.__main__ import main
+from training.best_of_n import (
+    best_of_n_analytic_kl,
+    best_of_n_choose,
+    best_of_n_generate,
+    best_of_n_measured_kl,
+)
+from training.sampling import SamplingConfig, generate_samples
+
+PROMPTS = ["the fox and the crow", "a lion spared a mouse", "the ant worked all summer"]
+SAMPLING = SamplingConfig(temperature=1.0, max_new_tokens=12, batch_size=8, seed=3, instruction_template="{text}")
+
+
+def vowel_count(prompts: list[str], responses: list[str]) -> list[float]:
+    """A synthetic reward: how many vowels the response holds."""
+    return [float(sum(ch in "aeiou" for ch in r)) for r in responses]
+
+
+def test_analytic_kl_hand_values():
+    assert best_of_n_analytic_kl(1) == 0.0
+    assert best_of_n_analytic_kl(2) == pytest.approx(math.log(2) - 0.5)
+    assert best_of_n_analytic_kl(4) == pytest.approx(math.log(4) - 0.75)
+    with pytest.raises(ValueError):
+        best_of_n_analytic_kl(0)
+
+
+def test_kept_response_is_the_argmax_of_the_synthetic_reward(tiny_model_dir):
+    n = 5
+    result = best_of_n_generate(policy_dir=tiny_model_dir, prompts=PROMPTS, n=n, scorer=vowel_count, sampling=SAMPLING)
+    # The same seeded sampling, drawn directly, gives the candidates best-of-n chose from.
+    candidates = generate_samples(
+        model_dir=tiny_model_dir, prompts=PROMPTS, config=SamplingConfig(**{**vars(SAMPLING), "samples_per_prompt": n})
+    )
+    assert [c.prompt_index for c in result.choices] == [0, 1, 2]
+    for choice in result.choices:
+        texts = [s.text for s in candidates if s.prompt_index == choice.prompt_index]
+        rewards = vowel_count([], texts)
+        assert choice.candidate_rewards == rewards
+        assert choice.reward == max(rewards)
+        assert choice.text == texts[int(np.argmax(rewards))]
+        assert choice.n == n and choice.prompt == PROMPTS[choice.prompt_index]
+    # Sampling at temperature 1 from a random tiny model varies, so choosing is not a no-op.
+    assert any(len(set(c.candidate_rewards)) > 1 for c in result.choices)
+    assert result.analytic_kl == pytest.approx(math.log(5) - 0.8)
+    assert result.measured_kl is None
+
+
+def test_choose_takes_the_first_of_equal_rewards_and_checks_lengths(tiny_model_dir):
+    samples = generate_samples(
+        model_dir=tiny_model_dir,
+        prompts=PROMPTS[:1],
+        config=SamplingConfig(**{**vars(SAMPLING), "samples_per_prompt": 3}),
+    )
+    assert best_of_n_choose(samples, [1.0, 2.0, 2.0])[0].sample_index == 1
+    with pytest.raises(ValueError, match="3 samples but 2 rewards"):
+        best_of_n_choose(samples, [1.0, 2.0])
+
+
+def test_measured_kl_approaches_the_analytic_value_for_continuous_rewards():
+    rng = np.random.default_rng(0)
+    n, prompts, m = 4, 4000, 400
+    chosen = rng.random((prompts, n)).max(axis=1)
+    references = rng.random((prompts, m))
+    estimate = best_of_n_measured_kl(chosen.tolist(), references.tolist(), n)
+    assert estimate == pytest.approx(best_of_n_analytic_kl(n), abs=0.03)
+
+
+def test_measured_kl_is_zero_when_every_sample_is_the_same_response():
+    # A policy that always says the same thing: best-of-n changes nothing, though the analytic value is log n - ...
+    assert best_of_n_measured_kl([1.0, 1.0], [[1.0] * 10, [1.0] * 10], 8) == pytest.approx(0.0)
+    assert best_of_n_measured_kl([0.3], [[0.1, 0.2]], 1) == pytest.approx(0.0)
+
+
+def test_measured_kl_from_reference_samples_of_the_tiny_model(tiny_model_dir):
+    result = best_of_n_generate(
+        policy_dir=tiny_model_dir, prompts=PROMPTS, n=4, scorer=vowel_count, sampling=SAMPLING, kl_reference_samples=8
+    )
+    assert result.measured_kl is not None
+    assert 0.0 <= result.measured_kl <= math.log(4) + 1e-9
+
+
+@pytest.fixture(scope="module")
+def tiny_reward_model(tiny_model_dir, tmp_path_factory):
+    from rewards.config import RewardConfig
+    from rewards.data import PreferenceExample
+    from rewards.train import reward_model_train
+
+    pairs = [PreferenceExample(p, "a fine answer", "no") for p in PROMPTS] * 4
+    out = tmp_path_factory.mktemp("bon-rm") / "model"
+    reward_model_train(
+        config=RewardConfig(max_length=48, batch_size=4, num_epochs=1, instruction_template="{text}"),
+        train=pairs,
+        eval=pairs[:3],
+        base_model_dir=tiny_model_dir,
+        out_dir=out,
+    )
+    return out
+
+
+def test_cli_writes_the_kept_samples(tiny_model_dir, tiny_reward_model, tmp_path, capsys):
+    from rewards.scoring import reward_model_score
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"text": p}) + "\n" for p in PROMPTS), encoding="utf-8")
+    out = tmp_path / "bon.jsonl"
+    argv = ["best-of-n", "--policy", str(tiny_model_dir), "--reward-model", str(tiny_reward_model)]
+    argv += ["--prompts", str(prompts), "--out", str(out), "--n", "3", "--max-new-tokens", "8"]
+    argv += ["--instruction-template", "{text}", "--temperature", "1.0", "--kl-reference-samples", "4"]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["prompt"] for r in rows] == PROMPTS
+    rescored = reward_model_score(
+        model_dir=tiny_reward_model, prompts=[r["prompt"] for r in rows], responses=[r["text"] for r in rows]
+    )
+    for row, score in zip(rows, rescored, strict=True):
+        assert row["n"] == 3 and len(row["candidate_rewards"]) == 3
+        assert row["reward"] == max(row["candidate_rewards"])
+        assert row["reward"] == pytest.approx(score, abs=1e-4)
+    err = capsys.readouterr().err
+    assert f"KL analytic {math.log(3) - 2 / 3:.3f} nats, measured " in err
