@@ -85,7 +85,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Access: passwords, login lockout, API tokens and throttles (issue 14 §4) ---------------------------------
+# --- Access: passwords, login lockout, API tokens and throttles ---------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {

@@ -8,7 +8,7 @@ from .env import env_bool, env_int
 if "DJANGO_SECRET_KEY" not in os.environ:
     raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
 DEBUG = False
-# --- HTTPS (issue 14 §4): `manage.py check --deploy` is clean with the defaults below -----------------------------
+# --- HTTPS: `manage.py check --deploy` is clean with the defaults below -----------------------------
 # Serving plain HTTP (no TLS anywhere)? Set DJANGO_SECURE_COOKIES=0, DJANGO_SECURE_SSL_REDIRECT=0, DJANGO_HSTS_SECONDS=0.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)

@@ -139,7 +139,7 @@ def response_values(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
     """Value of the state before each response token, on the scale of the normalised scores: (B, R)."""
     start = batch.queries.shape[1]
     # A value model initialised from the reward model starts on its raw scale; without the offset every
-    # advantage would be shifted by about -bias * lam^(T - t), most at EOS (issue 16).
+    # advantage would be shifted by about -bias * lam^(T - t), most at EOS.
     return token_values(model, batch)[:, start - 1 : -1] + reward_offset(model)
 
 
