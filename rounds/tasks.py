@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from rounds.models import RoundState
 from rounds.phases import evaluation, labeling, policy, reward, sampling
@@ -45,7 +45,7 @@ def labeling_watch(round_id: int) -> None:
         labeling_watch.apply_async((round_id,), countdown=labeling.labeling_poll_seconds())
 
 
-PHASE_TASKS = {
+PHASE_TASKS: dict[str, Task] = {
     RoundState.SAMPLING: gpu_sample,
     RoundState.LABELING: labeling_watch,
     RoundState.REWARD_TRAINING: gpu_reward_train,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,10 +17,8 @@ from labeling.models import Assignment, AssignmentStatus, Profile, Role
 
 from .assignment import assignment_release
 
-User = get_user_model()
 
-
-def user_role(user: AbstractBaseUser) -> str:
+def user_role(user: User | AnonymousUser) -> str:
     if not user.is_authenticated:
         return ""
     if user.is_superuser:
@@ -30,15 +27,15 @@ def user_role(user: AbstractBaseUser) -> str:
     return profile.role if profile is not None else Role.LABELER
 
 
-def is_researcher(user: AbstractBaseUser) -> bool:
+def is_researcher(user: User | AnonymousUser) -> bool:
     return user_role(user) in {Role.RESEARCHER, Role.ADMIN}
 
 
-def is_admin(user: AbstractBaseUser) -> bool:
+def is_admin(user: User | AnonymousUser) -> bool:
     return user_role(user) == Role.ADMIN
 
 
-def check_password_strength(*, password: str, user: AbstractBaseUser | None = None) -> None:
+def check_password_strength(*, password: str, user: User | None = None) -> None:
     """Django's AUTH_PASSWORD_VALIDATORS (similarity, length, common, numeric) as one DomainError."""
     try:
         validate_password(password, user=user)
@@ -48,7 +45,7 @@ def check_password_strength(*, password: str, user: AbstractBaseUser | None = No
 
 
 @transaction.atomic
-def user_create(*, username: str, password: str, role: str, email: str = "") -> AbstractBaseUser:
+def user_create(*, username: str, password: str, role: str, email: str = "") -> User:
     """Create a user with a role; admins are also Django staff/superusers so Django admin works.
     No API token is made here: `token_create` makes one and returns its key, once."""
     if role not in Role.values:
@@ -76,7 +73,7 @@ class IssuedToken:
     expiry: datetime | None
 
 
-def token_create(*, user: AbstractBaseUser) -> IssuedToken:
+def token_create(*, user: User) -> IssuedToken:
     """A new revocable token that expires after REST_KNOX["TOKEN_TTL"]; the key cannot be shown again."""
     if not user.is_active:
         raise DomainError("Inactive users cannot get API tokens.")
@@ -84,18 +81,18 @@ def token_create(*, user: AbstractBaseUser) -> IssuedToken:
     return IssuedToken(key=key, token_key=instance.token_key, created=instance.created, expiry=instance.expiry)
 
 
-def token_user(*, key: str) -> AbstractBaseUser | None:
+def token_user(*, key: str) -> User | None:
     """The user a token key belongs to (None if no such token): for scripts that hold keys, not for requests."""
     digest = hash_token(key)
     token = AuthToken.objects.filter(digest=digest).select_related("user").first()
     return token.user if token is not None else None
 
 
-def tokens_of(*, user: AbstractBaseUser):
+def tokens_of(*, user: User):
     return AuthToken.objects.filter(user=user).order_by("-created")
 
 
-def token_revoke(*, user: AbstractBaseUser, token_key: str) -> int:
+def token_revoke(*, user: User, token_key: str) -> int:
     """Revoke the user's tokens that start with `token_key`; NotFound if none does."""
     revoked, _ = AuthToken.objects.filter(user=user, token_key=token_key).delete()
     if not revoked:
@@ -103,7 +100,7 @@ def token_revoke(*, user: AbstractBaseUser, token_key: str) -> int:
     return revoked
 
 
-def user_has_record(*, user: AbstractBaseUser) -> bool:
+def user_has_record(*, user: User) -> bool:
     """Whether deleting the user would lose data: leases, judgments, flags or exclusions point at them."""
     return user.assignments.exists() or user.comparisons.exists() or user.flags.exists() or user.exclusions.exists()
 
@@ -114,7 +111,7 @@ class Deactivation:
     tokens_revoked: int
 
 
-def user_deactivate(*, user: AbstractBaseUser, by: AbstractBaseUser | None = None) -> Deactivation:
+def user_deactivate(*, user: User, by: User | None = None) -> Deactivation:
     """Stop a user from logging in or using the API while keeping every judgment, flag and exclusion.
 
     Their open leases go back to the pool with the pairs' leased_count corrected (each lease, then its pair, is

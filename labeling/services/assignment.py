@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
@@ -75,7 +75,7 @@ def _next_sql(*, gold: bool) -> str:
     return _NEXT_PAIR_SQL.format(overlap="" if gold else _OVERLAP_SQL, lock=lock)
 
 
-def _lock_next_pair(project: Project, labeler: AbstractBaseUser, *, gold: bool) -> Pair | None:
+def _lock_next_pair(project: Project, labeler: User, *, gold: bool) -> Pair | None:
     """The best pair for this labeler, row-locked (caller holds a transaction), with prompt and samples loaded."""
     params = {"project": project.id, "gold": gold, "labeler": labeler.pk, "overlap": project.overlap}
     pair = next(iter(Pair.objects.raw(_next_sql(gold=gold), params)), None)
@@ -91,7 +91,7 @@ def _lock_next_pair(project: Project, labeler: AbstractBaseUser, *, gold: bool) 
 def assignment_next(
     *,
     project: Project,
-    labeler: AbstractBaseUser,
+    labeler: User,
     exclude_ids: tuple[int, ...] = (),
     now: datetime | None = None,
     rng_uniform=clock.uniform,
@@ -171,7 +171,7 @@ def assignment_release(*, assignment: Assignment) -> bool:
     return True
 
 
-def assignments_release_mine(*, labeler: AbstractBaseUser, assignment_ids: tuple[int, ...]) -> int:
+def assignments_release_mine(*, labeler: User, assignment_ids: tuple[int, ...]) -> int:
     """Release the labeler's own open leases among `assignment_ids` (a closed workspace tab); others' are ignored.
 
     Returns how many leases went back to the pool.

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from common import clock
 from labeling.models import Project, ProjectMembership
 
 
-def content_warning_pending(*, project: Project, user: AbstractBaseUser) -> bool:
+def content_warning_pending(*, project: Project, user: User) -> bool:
     """True when the project has a warning this member has not acknowledged yet (non-member admins are not asked)."""
     if not project.content_warning.strip():
         return False
@@ -19,7 +19,7 @@ def content_warning_pending(*, project: Project, user: AbstractBaseUser) -> bool
     ).exists()
 
 
-def content_warning_acknowledge(*, project: Project, user: AbstractBaseUser, now: datetime | None = None) -> None:
+def content_warning_acknowledge(*, project: Project, user: User, now: datetime | None = None) -> None:
     """Record the member's acknowledgment; the first one is kept."""
     ProjectMembership.objects.filter(project=project, user=user, content_warning_acknowledged_at__isnull=True).update(
         content_warning_acknowledged_at=now or clock.now()

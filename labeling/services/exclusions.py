@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
@@ -27,14 +27,12 @@ def exclusions_list(*, project: Project, include_lifted: bool = True) -> QuerySe
     return exclusions.order_by("-created_at", "-id")
 
 
-def _check_researcher(user: AbstractBaseUser) -> None:
+def _check_researcher(user: User) -> None:
     if not is_researcher(user):
         raise Forbidden("Only researchers and admins can exclude labelers.")
 
 
-def labeler_exclude(
-    *, project: Project, labeler: AbstractBaseUser, reason: str, excluded_by: AbstractBaseUser
-) -> LabelerExclusion:
+def labeler_exclude(*, project: Project, labeler: User, reason: str, excluded_by: User) -> LabelerExclusion:
     """Exclude a labeler's judgments of `project` from downstream use; at most one active exclusion per labeler."""
     _check_researcher(excluded_by)
     reason = (reason or "").strip()
@@ -51,7 +49,7 @@ def labeler_exclude(
         raise Conflict(f"{labeler.username!r} is already excluded from {project.slug!r}.") from exc
 
 
-def _has_stake(project: Project, labeler: AbstractBaseUser) -> bool:
+def _has_stake(project: Project, labeler: User) -> bool:
     return (
         project.memberships.filter(user=labeler).exists()
         or Comparison.objects.filter(pair__project=project, labeler=labeler).exists()
@@ -59,9 +57,7 @@ def _has_stake(project: Project, labeler: AbstractBaseUser) -> bool:
 
 
 @transaction.atomic
-def labeler_exclusion_lift(
-    *, project: Project, labeler: AbstractBaseUser, reason: str, lifted_by: AbstractBaseUser
-) -> LabelerExclusion:
+def labeler_exclusion_lift(*, project: Project, labeler: User, reason: str, lifted_by: User) -> LabelerExclusion:
     """Lift the labeler's active exclusion; the record stays, with who lifted it, when and why."""
     _check_researcher(lifted_by)
     reason = (reason or "").strip()

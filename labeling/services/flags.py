@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from common import clock
@@ -21,7 +21,7 @@ def check_flag_resolution(*, resolution: str, note: str) -> None:
 
 @transaction.atomic
 def pair_flags_resolve(
-    *, pair: Pair, resolution: str, note: str, resolved_by: AbstractBaseUser, now: datetime | None = None
+    *, pair: Pair, resolution: str, note: str, resolved_by: User, now: datetime | None = None
 ) -> int:
     """Resolve every open flag on the pair the same way; returns how many. Exports leave out a pair with an
     open flag, or one whose flags were resolved as excluded."""

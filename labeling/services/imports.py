@@ -12,7 +12,7 @@ import json
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 
@@ -25,8 +25,9 @@ from .pairs import PairRow, pairs_create
 
 MAX_TEXT_CHARS = 200_000
 # The column's width (Pair.batch); a longer batch name would fail at the database, after the checks.
-MAX_BATCH_CHARS = Pair._meta.get_field("batch").max_length
-MAX_POLICY_CHARS = Policy._meta.get_field("name").max_length
+# Both are CharFields, so max_length is set; get_field is typed for any field, where it may be None.
+MAX_BATCH_CHARS = cast(int, Pair._meta.get_field("batch").max_length)
+MAX_POLICY_CHARS = cast(int, Policy._meta.get_field("name").max_length)
 
 
 class ImportFileError(DomainError):
@@ -231,7 +232,9 @@ def prompts_import(*, project: Project, lines: Iterable[str | bytes], skip_inval
     result = ImportResult(lines=len(rows), prompts_created=created, details=_skipped(errors))
     if references:
         policy = _ensure_policy(project, "human-reference", PolicyKind.HUMAN_REFERENCE)
-        wanted = {(prompts[h].id, policy.id, content_hash(ref)): (ref, {}) for h, ref in references.items()}
+        wanted: dict[tuple[int, int, str], tuple[str, dict]] = {
+            (prompts[h].id, policy.id, content_hash(ref)): (ref, {}) for h, ref in references.items()
+        }
         _, result.samples_created = _upsert_samples(wanted)
     return result
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from labeling.models import Comparison, Project
 
@@ -28,9 +28,7 @@ class ShownJudgment:
     rationale: str
 
 
-def judgments_recent_of(
-    *, project: Project, labeler: AbstractBaseUser, limit: int = RECENT_LIMIT
-) -> list[ShownJudgment]:
+def judgments_recent_of(*, project: Project, labeler: User, limit: int = RECENT_LIMIT) -> list[ShownJudgment]:
     """The labeler's latest `limit` judged pairs, newest submission first (never the canonical pair order)."""
     current = (
         Comparison.objects.filter(pair__project=project, labeler=labeler, is_current=True)

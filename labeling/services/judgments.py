@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 
@@ -83,7 +83,7 @@ def check_judgment(*, project: Project, judgment: Judgment) -> None:
         raise DomainError(f"Unknown flag reason {judgment.flag_reason!r}.")
 
 
-def _lock_open_assignment(*, assignment_id: int, labeler: AbstractBaseUser, now: datetime) -> Assignment:
+def _lock_open_assignment(*, assignment_id: int, labeler: User, now: datetime) -> Assignment:
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
         .select_related("pair__project")
@@ -110,7 +110,7 @@ def _close(assignment: Assignment, status: str, now: datetime, *, submitted: boo
 
 
 def comparison_submit(
-    *, assignment_id: int, labeler: AbstractBaseUser, judgment: Judgment, now: datetime | None = None
+    *, assignment_id: int, labeler: User, judgment: Judgment, now: datetime | None = None
 ) -> Comparison:
     """Record a judgment on an open, unexpired lease of the labeler's. Locks the assignment, then the pair."""
     now = now or clock.now()
@@ -142,7 +142,7 @@ def comparison_submit(
     return comparison
 
 
-def assignment_skip(*, assignment_id: int, labeler: AbstractBaseUser, now: datetime | None = None) -> None:
+def assignment_skip(*, assignment_id: int, labeler: User, now: datetime | None = None) -> None:
     now = now or clock.now()
     with transaction.atomic():
         assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
@@ -150,7 +150,7 @@ def assignment_skip(*, assignment_id: int, labeler: AbstractBaseUser, now: datet
 
 
 def assignment_flag(
-    *, assignment_id: int, labeler: AbstractBaseUser, reason: str, note: str = "", now: datetime | None = None
+    *, assignment_id: int, labeler: User, reason: str, note: str = "", now: datetime | None = None
 ) -> PairFlag:
     """Flag a pair instead of judging it; the labeler is not asked for it again."""
     now = now or clock.now()
@@ -168,7 +168,7 @@ def assignment_flag(
 
 
 def comparison_revise(
-    *, comparison_id: int, labeler: AbstractBaseUser, judgment: Judgment, now: datetime | None = None
+    *, comparison_id: int, labeler: User, judgment: Judgment, now: datetime | None = None
 ) -> Comparison:
     """A new revision of the labeler's own current comparison; the old row is kept, marked not current."""
     now = now or clock.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Max, Min
 
 from common.clock import now as clock_now
@@ -44,7 +44,7 @@ def open_lease_holders(*, project: Project, now: datetime | None = None) -> list
     ]
 
 
-def open_leases_release(*, project: Project, labeler: AbstractBaseUser) -> int:
+def open_leases_release(*, project: Project, labeler: User) -> int:
     """Hand back every open lease the labeler holds in the project; returns how many."""
     held = Assignment.objects.filter(pair__project=project, labeler=labeler, status=AssignmentStatus.OPEN)
     return sum(assignment_release(assignment=lease) for lease in held.order_by("id"))

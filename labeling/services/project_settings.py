@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -62,7 +62,7 @@ def project_update(*, project: Project, changes: dict[str, Any]) -> Project:
     return locked
 
 
-def project_remove_member(*, project: Project, user: AbstractBaseUser) -> None:
+def project_remove_member(*, project: Project, user: User) -> None:
     """Take a user off a project: their open leases go back to the pool; their judgments stay."""
     ProjectMembership.objects.filter(project=project, user=user).delete()
     for lease in Assignment.objects.filter(pair__project=project, labeler=user, status=AssignmentStatus.OPEN):

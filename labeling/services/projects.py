@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -33,7 +33,7 @@ PROJECT_FIELDS = (
 
 
 @transaction.atomic
-def project_create(*, slug: str, created_by: AbstractBaseUser | None = None, **fields: Any) -> Project:
+def project_create(*, slug: str, created_by: User | None = None, **fields: Any) -> Project:
     unknown = set(fields).difference(PROJECT_FIELDS)
     if unknown:
         raise DomainError(f"Unknown project settings: {', '.join(sorted(unknown))}.")
@@ -55,19 +55,19 @@ def project_create(*, slug: str, created_by: AbstractBaseUser | None = None, **f
     return project
 
 
-def project_add_member(*, project: Project, user: AbstractBaseUser) -> ProjectMembership:
+def project_add_member(*, project: Project, user: User) -> ProjectMembership:
     membership, _ = ProjectMembership.objects.get_or_create(project=project, user=user)
     return membership
 
 
-def projects_visible_to(user: AbstractBaseUser) -> QuerySet[Project]:
+def projects_visible_to(user: User) -> QuerySet[Project]:
     """Admins see every project; everyone else the projects they are a member of."""
     if is_admin(user):
         return Project.objects.all()
     return Project.objects.filter(memberships__user=user)
 
 
-def project_get_for_user(*, slug: str, user: AbstractBaseUser, manage: bool = False) -> Project:
+def project_get_for_user(*, slug: str, user: User, manage: bool = False) -> Project:
     """The project if the user may see it (404 otherwise, so membership is not revealed); `manage` needs a researcher."""
     project = projects_visible_to(user).filter(slug=slug).first()
     if project is None:
@@ -77,7 +77,7 @@ def project_get_for_user(*, slug: str, user: AbstractBaseUser, manage: bool = Fa
     return project
 
 
-def project_archive(*, project: Project, archived_by: AbstractBaseUser | None = None) -> Project:
+def project_archive(*, project: Project, archived_by: User | None = None) -> Project:
     """Archive instead of deleting: judgments, pairs and exports are kept, and no new pair is handed out.
     Leases already given may still be judged until they expire. Archiving twice keeps the first date."""
     Project.objects.filter(pk=project.pk, archived_at__isnull=True).update(

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,12 +16,10 @@ from labeling.models import Profile, Role
 
 from .accounts import user_role
 
-User = get_user_model()
-
 
 @dataclass(frozen=True)
 class UserRow:
-    user: AbstractBaseUser
+    user: User
     role: str
     projects: list[str]
     judgments: int
@@ -46,7 +43,7 @@ def users_overview() -> list[UserRow]:
     ]
 
 
-def user_password_reset(*, user: AbstractBaseUser, password: str) -> None:
+def user_password_reset(*, user: User, password: str) -> None:
     """Set a new password after Django's configured validators; the user's other sessions keep working until
     they log out (Django rotates the session hash of the one that changed it only)."""
     try:
@@ -58,7 +55,7 @@ def user_password_reset(*, user: AbstractBaseUser, password: str) -> None:
 
 
 @transaction.atomic
-def user_role_set(*, user: AbstractBaseUser, role: str) -> None:
+def user_role_set(*, user: User, role: str) -> None:
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
     Profile.objects.update_or_create(user=user, defaults={"role": role})
@@ -66,5 +63,5 @@ def user_role_set(*, user: AbstractBaseUser, role: str) -> None:
     User.objects.filter(id=user.id).update(is_staff=is_admin_role, is_superuser=is_admin_role)
 
 
-def user_reactivate(*, user: AbstractBaseUser) -> None:
+def user_reactivate(*, user: User) -> None:
     User.objects.filter(id=user.id).update(is_active=True)

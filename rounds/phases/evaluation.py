@@ -29,6 +29,8 @@ def round_evaluate(run: PhaseRun) -> None:
     r, settings = run.training_round, run.settings
     prompts = evaluation_prompts(training_round=r, settings=settings)
     texts = [p.text for p in prompts]
+    assert r.new_policy is not None, "policy optimization, the phase before, sets the round's new policy"
+    assert r.reward_model is not None, "reward training sets the round's reward model"
     new_dir = ml_bridge.model_dir(r.new_policy.artifact_path)
     previous_dir = ml_bridge.model_dir(r.policy.artifact_path)
     initial_dir = ml_bridge.model_dir(r.initial_policy.artifact_path)
@@ -52,7 +54,7 @@ def round_evaluate(run: PhaseRun) -> None:
         for prompt, n, o in list(zip(prompts, new, previous, strict=True))[: settings.eval_pairs]:
             if n.text == o.text:
                 continue
-            a = sample_store(prompt=prompt, policy_id=r.new_policy_id, text=n.text, params=_params(settings, n, r))
+            a = sample_store(prompt=prompt, policy_id=r.new_policy.id, text=n.text, params=_params(settings, n, r))
             b = sample_store(prompt=prompt, policy_id=r.policy_id, text=o.text, params=_params(settings, o, r))
             first, second = (a, b) if rng.random() < 0.5 else (b, a)
             rows.append(PairRow(prompt.id, first.id, second.id, batch=r.eval_batch))

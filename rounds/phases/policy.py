@@ -18,6 +18,7 @@ CURVE_KEYS = ("step", "score", "kl", "non_score_reward", "entropy", "response_le
 def round_policy_optimize(run: PhaseRun) -> None:
     r, settings = run.training_round, run.settings
     start_policy = r.initial_policy if settings.ppo_init == "initial" else r.policy
+    assert r.reward_model is not None, "reward training, the phase before, sets the round's reward model"
     training, _ = prompts_split(project=run.project, settings=settings)
     result = ml_bridge.ppo_run(
         config=settings.ppo,

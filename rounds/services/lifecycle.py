@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -71,13 +71,11 @@ def _current_policy(project: Project, policy_id: int | None, initial: Policy) ->
         .order_by("-number")
         .first()
     )
-    return last.new_policy if last is not None else initial
+    return last.new_policy if last is not None and last.new_policy is not None else initial
 
 
 @transaction.atomic
-def round_create(
-    *, project: Project, created_by: AbstractBaseUser | None, settings: dict[str, Any] | None = None
-) -> TrainingRound:
+def round_create(*, project: Project, created_by: User | None, settings: dict[str, Any] | None = None) -> TrainingRound:
     """A new round in state `created`, with validated settings and its compute estimate."""
     try:
         parsed = round_settings_parse(settings, instruction_template=project.instruction_template)
@@ -103,7 +101,7 @@ def round_create(
     return training_round
 
 
-def round_start(*, training_round: TrainingRound, actor: AbstractBaseUser | None) -> TrainingRound:
+def round_start(*, training_round: TrainingRound, actor: User | None) -> TrainingRound:
     if training_round.state != RoundState.CREATED:
         raise Conflict(f"Round {training_round.number} was already started (it is {training_round.state}).")
     return round_transition(
@@ -115,7 +113,7 @@ def round_start(*, training_round: TrainingRound, actor: AbstractBaseUser | None
     )
 
 
-def round_cancel(*, training_round: TrainingRound, actor: AbstractBaseUser | None, reason: str = "") -> TrainingRound:
+def round_cancel(*, training_round: TrainingRound, actor: User | None, reason: str = "") -> TrainingRound:
     """Stop a round; a running phase notices at its next progress report and stops without writing more."""
     return round_transition(
         round_id=training_round.id, to_state=RoundState.CANCELLED, actor=actor, reason=reason or "cancelled"
@@ -126,9 +124,12 @@ def check_resumable(training_round: TrainingRound) -> None:
     """Conflict (409) unless the round failed, its task could not be queued, or its phase's heartbeat is stale
     (the worker died): resuming a live or queued phase would run it twice."""
     r = training_round
-    if r.state == RoundState.FAILED or r.state not in PHASES or r.enqueue_error or heartbeat_is_stale(r):
+    beat_at = r.progress_updated_at  # None (no heartbeat yet) is stale to heartbeat_is_stale too
+    if r.state == RoundState.FAILED or r.state not in PHASES or r.enqueue_error:
         return  # round_requeue refuses states with nothing to resume
-    beat = f"last heartbeat {(clock.now() - r.progress_updated_at).total_seconds():.0f} s ago"
+    if beat_at is None or heartbeat_is_stale(r):
+        return
+    beat = f"last heartbeat {(clock.now() - beat_at).total_seconds():.0f} s ago"
     if r.state == RoundState.LABELING:
         raise Conflict(f"Round {r.number} is labeling and its watch is alive ({beat}).", state=r.state)
     if r.running_task_id:
@@ -139,7 +140,7 @@ def check_resumable(training_round: TrainingRound) -> None:
     raise Conflict(f"Round {r.number}'s {r.state} task is queued and waiting for a worker ({beat}).", state=r.state)
 
 
-def round_resume(*, training_round: TrainingRound, actor: AbstractBaseUser | None, reason: str = "") -> TrainingRound:
+def round_resume(*, training_round: TrainingRound, actor: User | None, reason: str = "") -> TrainingRound:
     """Run the round's phase again from its last checkpoint (after a failure, a lost worker or a broker that
     refused its task). Checked under the round's lock, so two resumes queue one task."""
     with transaction.atomic():
@@ -147,9 +148,7 @@ def round_resume(*, training_round: TrainingRound, actor: AbstractBaseUser | Non
         return round_requeue(round_id=training_round.id, actor=actor, reason=reason or "resumed")
 
 
-def round_close_labeling(
-    *, training_round: TrainingRound, actor: AbstractBaseUser | None, reason: str = ""
-) -> TrainingRound:
+def round_close_labeling(*, training_round: TrainingRound, actor: User | None, reason: str = "") -> TrainingRound:
     """End labeling before the comparisons target is reached; reward training starts on what there is."""
     return round_transition(
         round_id=training_round.id,

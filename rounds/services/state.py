@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from common import clock
@@ -13,7 +13,7 @@ from rounds.models import RoundState, RoundTransition, TrainingRound
 S = RoundState
 PHASES = (S.SAMPLING, S.LABELING, S.REWARD_TRAINING, S.POLICY_OPTIMIZATION, S.EVALUATION)
 TERMINAL = (S.DONE, S.CANCELLED)
-NEXT_PHASE = {
+NEXT_PHASE: dict[str, RoundState] = {
     S.CREATED: S.SAMPLING,
     S.SAMPLING: S.LABELING,
     S.LABELING: S.REWARD_TRAINING,
@@ -62,7 +62,7 @@ def round_transition(
     *,
     round_id: int,
     to_state: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     reason: str = "",
     expected_from: str | None = None,
     error: str = "",
@@ -104,7 +104,7 @@ def round_transition(
     return training_round
 
 
-def round_requeue(*, round_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> TrainingRound:
+def round_requeue(*, round_id: int, actor: User | None = None, reason: str = "") -> TrainingRound:
     """Queue the task of the round's current phase again (e.g. its worker was killed): the phase resumes
     from its last checkpoint. A failed round moves back to the phase it failed in first."""
     with transaction.atomic():

@@ -9,7 +9,7 @@ from labeling.models import Project
 from labeling.services.agreement_report import agreement_report_build
 from rounds.models import RoundState, TrainingRound
 from rounds.phases.labeling import round_labeling_check
-from rounds.simulation import reward_model_oracle, simulated_labelers_run
+from rounds.simulation import Oracle, reward_model_oracle, simulated_labelers_run
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if oracle == "reward-model":
             if reward_model is None or not (reward_model / "config.json").is_file():
                 raise CommandError("--oracle reward-model needs --reward-model DIR, a trained reward model folder.")
-            judge = reward_model_oracle(reward_model)
+            judge: str | Oracle = reward_model_oracle(reward_model)
         else:
             judge = "shorter"
         bar = tqdm(total=limit, desc="simulated judgments", unit="judgment")
