@@ -8,6 +8,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TextIO
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class PreferenceExample:
     """How much more `chosen` should score than `rejected` (e.g. from a labeler's confidence); None = unknown."""
 
 
-def _open_text(path: Path):
+def _open_text(path: Path) -> TextIO:
     return gzip.open(path, "rt", encoding="utf-8") if str(path).endswith(".gz") else open(path, encoding="utf-8")
 
 

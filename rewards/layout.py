@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from transformers import PreTrainedTokenizerBase
 
@@ -20,7 +21,8 @@ class EncodedResponse:
 
 def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     # verbose=False: over-long texts are expected here and cut, so the length warning is noise.
-    return tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+    # One text gives one id list.
+    return cast("list[int]", tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
 
 def prompt_ids_fit(
@@ -43,7 +45,8 @@ def prompt_ids_fit(
     keep = max_tokens - scaffold
     # Decoding a token suffix and re-encoding it inside the template can merge differently: shrink until it fits.
     while keep > 0:
-        ids = _ids(tokenizer, format_prompt(tokenizer, tokenizer.decode(text_ids[-keep:]), template))
+        suffix = cast(str, tokenizer.decode(text_ids[-keep:]))  # one id list decodes to one string
+        ids = _ids(tokenizer, format_prompt(tokenizer, suffix, template))
         if len(ids) <= max_tokens:
             return ids, True
         keep -= len(ids) - max_tokens

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from labeling.stats.intervals import wilson_interval
 
 
-def pairwise_calibration(margins: np.ndarray, *, bins: int = 10) -> dict:
+def pairwise_calibration(margins: np.ndarray, *, bins: int = 10) -> dict[str, Any]:
     """Calibration of P(first preferred) = sigmoid(r_first - r_second) against what labelers chose.
 
     `margins` are r_chosen - r_rejected (N,). Each pair is read from the model's side: confidence
@@ -35,7 +37,7 @@ def pairwise_calibration(margins: np.ndarray, *, bins: int = 10) -> dict:
     return {"bins": table, "ece": ece}
 
 
-def preference_metrics(chosen_scores: np.ndarray, rejected_scores: np.ndarray, *, bins: int = 10) -> dict:
+def preference_metrics(chosen_scores: np.ndarray, rejected_scores: np.ndarray, *, bins: int = 10) -> dict[str, Any]:
     """Accuracy (ties count as wrong) with Wilson 95% CI, reward mean/std, calibration; NaN statistics (and interval) when empty."""
     chosen = np.asarray(chosen_scores, dtype=np.float64)  # (N,)
     rejected = np.asarray(rejected_scores, dtype=np.float64)  # (N,)

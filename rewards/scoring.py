@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,7 +40,7 @@ def score_token_ids(
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     scores = np.empty(len(sequences), dtype=np.float64)
     was_training = model.training
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() unannotated
     device = next(model.parameters()).device
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
@@ -78,7 +79,7 @@ def load_reward_model(
 
 
 def encode_pairs(
-    tokenizer, prompts: list[str], responses: list[str], *, template: str, max_length: int
+    tokenizer: PreTrainedTokenizerBase, prompts: list[str], responses: list[str], *, template: str, max_length: int
 ) -> list[list[int]]:
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
@@ -117,10 +118,12 @@ def score_loaded(
         tokenizer, prompts, responses, template=saved.instruction_template, max_length=saved.max_length
     )
     raw = score_token_ids(model, sequences, pad_token_id=tokenizer.pad_token_id, batch_size=batch_size)
-    return (raw + saved.reward_bias).tolist()
+    return cast("list[float]", (raw + saved.reward_bias).tolist())  # a 1-D float array
 
 
-def reward_model_evaluate(*, model_dir: Path | str, examples: list[PreferenceExample], batch_size: int = 16) -> dict:
+def reward_model_evaluate(
+    *, model_dir: Path | str, examples: list[PreferenceExample], batch_size: int = 16
+) -> dict[str, Any]:
     """Held-out pairwise accuracy with a Wilson 95% CI, reward mean/std and calibration."""
     if not examples:
         raise ValueError("no examples to evaluate")

@@ -11,11 +11,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import datasets
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, PreTrainedModel, PrinterCallback, TrainerCallback
+from transformers import (
+    AutoModelForSequenceClassification,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    PrinterCallback,
+    TrainerCallback,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+)
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from trl import RewardConfig as TRLRewardConfig
 from trl import RewardTrainer
@@ -25,8 +35,8 @@ from rewards.config import RewardConfig
 from rewards.data import PreferenceExample, preferences_hash
 from rewards.layout import encode_prompt_response
 from rewards.metrics import preference_metrics
-from rewards.scoring import REWARD_CONFIG_FILE, encode_pairs, score_token_ids
-from training.loading import load_tokenizer, pick_device
+from rewards.scoring import encode_pairs, score_token_ids
+from training.loading import REWARD_CONFIG_FILE, load_tokenizer, pick_device
 from training.lora import lineage_write, lora_apply, lora_merged
 
 ProgressFn = Callable[[float, str], None]
@@ -35,7 +45,7 @@ ProgressFn = Callable[[float, str], None]
 @dataclass
 class RewardTrainResult:
     out_dir: Path
-    metrics: dict
+    metrics: dict[str, Any]
     """Held-out metrics (accuracy, n, ci95, reward_mean, reward_std, calibration, ...); empty without eval data."""
     loss_history: list[float]
     """Training loss at each logging step, first step included."""
@@ -50,11 +60,14 @@ class RewardTrainResult:
     """Non-padding tokens processed in training (both sequences of every pair, all epochs)."""
     train_seconds: float
     trainable_parameters: int
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _encode_examples(tokenizer, examples: list[PreferenceExample], config: RewardConfig) -> tuple[list[dict], int, int]:
-    rows, prompts_cut, responses_cut = [], 0, 0
+def _encode_examples(
+    tokenizer: PreTrainedTokenizerBase, examples: list[PreferenceExample], config: RewardConfig
+) -> tuple[list[dict[str, Any]], int, int]:
+    rows: list[dict[str, Any]] = []
+    prompts_cut, responses_cut = 0, 0
     for example in examples:
         chosen, rejected = (
             encode_prompt_response(
@@ -64,7 +77,7 @@ def _encode_examples(tokenizer, examples: list[PreferenceExample], config: Rewar
         )
         prompts_cut += chosen.prompt_truncated or rejected.prompt_truncated
         responses_cut += chosen.response_truncated or rejected.response_truncated
-        row = {
+        row: dict[str, Any] = {
             "chosen_ids": chosen.input_ids,
             "rejected_ids": rejected.input_ids,
         }
@@ -99,7 +112,7 @@ def _freeze_lower(model: PreTrainedModel, n_layers: int) -> None:
 
 def _init_head(model: PreTrainedModel, seed: int) -> None:
     # Reward head std 1/sqrt(d_model + 1), Huang et al. 2024 ("The N+ implementation details of RLHF").
-    head = model.score
+    head = cast(torch.nn.Linear, model.score)  # a sequence classifier's scalar head
     generator = torch.Generator().manual_seed(seed)
     d_model = head.weight.shape[1]
     with torch.no_grad():
@@ -111,17 +124,24 @@ def _init_head(model: PreTrainedModel, seed: int) -> None:
 class _ProgressCallback(TrainerCallback):
     """Forwards training progress; an exception raised by `progress` stops the run (cancellation)."""
 
-    def __init__(self, progress: ProgressFn | None, share: float):
+    def __init__(self, progress: ProgressFn | None, share: float) -> None:
         self.progress, self.share = progress, share
         self.losses: list[float] = []
 
-    def on_step_end(self, args, state, control, **kwargs):
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         if self.progress is not None and state.max_steps:
             self.progress(
                 self.share * state.global_step / state.max_steps, f"step {state.global_step}/{state.max_steps}"
             )
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if logs and "loss" in logs:
             self.losses.append(float(logs["loss"]))
 
@@ -132,11 +152,11 @@ class _LengthGroupedRewardTrainer(RewardTrainer):
     Transformers' own group_by_length cannot see pre-tokenized pair columns, so lengths are passed in.
     """
 
-    def __init__(self, *args, pair_lengths: list[int], **kwargs):
+    def __init__(self, *args: Any, pair_lengths: list[int], **kwargs: Any) -> None:
         self._pair_lengths = pair_lengths
         super().__init__(*args, **kwargs)
 
-    def _get_train_sampler(self, train_dataset=None):
+    def _get_train_sampler(self, train_dataset: datasets.Dataset | None = None) -> LengthGroupedSampler:
         batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
         return LengthGroupedSampler(batch, lengths=self._pair_lengths)
 
@@ -224,9 +244,9 @@ def reward_model_train(
     epochs_run = trainer.state.epoch or config.num_epochs
     train_tokens = round(sum(len(r["chosen_ids"]) + len(r["rejected_ids"]) for r in rows) * epochs_run)
 
-    model = trainer.model
-    if config.lora.enabled:
-        model = lora_merged(model)  # a plain sequence classifier from here on: scored, saved, loaded by PPO
+    trained = cast(torch.nn.Module, trainer.model)  # the model it was given, never None after train()
+    # A plain sequence classifier from here on: scored, saved, loaded by PPO.
+    model = lora_merged(trained) if config.lora.enabled else cast(PreTrainedModel, trained)
     is_main = trainer.accelerator.is_main_process
     if progress is not None:
         progress(0.85, "reference offset")
@@ -249,7 +269,7 @@ def reward_model_train(
     )
     reward_bias = -float(raw_ref.mean())
 
-    metrics: dict = {}
+    metrics: dict[str, Any] = {}
     if eval_rows:
         if progress is not None:
             progress(0.9, "held-out evaluation")
@@ -294,7 +314,13 @@ def reward_model_train(
     return result
 
 
-def _save(model, tokenizer, config: RewardConfig, result: RewardTrainResult, base_model_dir) -> None:
+def _save(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    config: RewardConfig,
+    result: RewardTrainResult,
+    base_model_dir: Path | str,
+) -> None:
     out_dir = result.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / REWARD_CONFIG_FILE).unlink(missing_ok=True)  # a folder without it is never mistaken for complete
@@ -313,7 +339,7 @@ def _save(model, tokenizer, config: RewardConfig, result: RewardTrainResult, bas
     (out_dir / REWARD_CONFIG_FILE).write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8")
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -51,7 +51,12 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip:
     for f in dataclasses.fields(cls):
         if f.name in skip or not f.init:
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:  # a required field has no option default to show
+            raise TypeError(f"{cls.__name__}.{f.name} has no default")
         kind = _scalar_type(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
         help_text = f"{docs.get(f.name, '')} (default: {default!r})".replace("%", "%%")  # argparse formats help

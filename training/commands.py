@@ -9,8 +9,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from training.cli_args import add_dataclass_arguments, dataclass_from_args
+
+if TYPE_CHECKING:  # tqdm loads only when a bar is drawn
+    from tqdm.auto import tqdm
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ class Subcommand:
     run: Callable[[argparse.Namespace], int]
 
 
-def tqdm_progress(desc: str, *, enabled: bool = True):
+def tqdm_progress(desc: str, *, enabled: bool = True) -> tuple[Callable[[float, str], None], tqdm]:
     """A `progress(fraction, message)` callback drawing a tqdm bar; returns (callback, bar).
 
     enabled=False (processes other than the main one) gives a silent bar.

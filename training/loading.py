@@ -78,10 +78,10 @@ def convert_smollm2(out_dir: Path) -> Path:
     steps.update()
     steps.set_postfix_str("fix tokens")
     # The GGUF load leaves a quantizer attached that save_pretrained refuses or mis-serialises.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # set at runtime, undeclared on PreTrainedModel
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.is_quantized = False
+    model.is_quantized = False  # type: ignore[assignment]  # likewise undeclared
     # SmolLM2 ships pad == EOS (<|im_end|>); padding would then mask real end-of-turn tokens.
     tokenizer.pad_token = PAD_TOKEN
     if tokenizer.pad_token_id == tokenizer.eos_token_id:
@@ -159,7 +159,7 @@ def load_policy(
     device = torch.device(device) if device is not None else pick_device()
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForCausalLM.from_pretrained(Path(model_dir), dtype=default_dtype(device))
-    model.to(device)
+    model.to(device)  # type: ignore[arg-type]  # @wraps(Module.to) on PreTrainedModel.to confuses the binding of self
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 

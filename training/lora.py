@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeGuard, cast
 
 import torch
 
@@ -57,7 +57,8 @@ class LoraSettings:
         targets: str | list[str] = names if names == LORA_DEFAULT_TARGETS else [t.strip() for t in names.split(",")]
         return LoraConfig(
             r=self.r,
-            lora_alpha=self.alpha if self.alpha is not None else 2 * self.r,
+            # peft annotates int, but its scaling alpha / r takes a float alpha as well
+            lora_alpha=self.alpha if self.alpha is not None else 2 * self.r,  # type: ignore[arg-type]
             lora_dropout=self.dropout,
             target_modules=targets,
             task_type=TaskType(task),  # SEQ_CLS also trains the (new) `score` head in full
@@ -78,7 +79,7 @@ def lora_load(model: PreTrainedModel, adapter_dir: Path | str) -> PeftModel:
     return PeftModel.from_pretrained(model, Path(adapter_dir), is_trainable=True)
 
 
-def is_lora(model: torch.nn.Module) -> bool:
+def is_lora(model: torch.nn.Module) -> TypeGuard[PeftModel]:
     from peft import PeftModel
 
     return isinstance(model, PeftModel)
@@ -86,14 +87,14 @@ def is_lora(model: torch.nn.Module) -> bool:
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The Hugging Face model inside a peft wrapper (adapters stay active: they are injected in place)."""
-    return model.get_base_model() if is_lora(model) else model  # type: ignore[operator]
+    return model.get_base_model() if is_lora(model) else model
 
 
 def lora_merged(model: torch.nn.Module) -> PreTrainedModel:
     """A plain model with the adapters folded into the weights, loadable without peft."""
     if not is_lora(model):
-        return model  # type: ignore[return-value]
-    return model.merge_and_unload()  # type: ignore[operator]
+        return cast("PreTrainedModel", model)  # callers pass Hugging Face models
+    return cast("PreTrainedModel", model.merge_and_unload())  # peft forwards to the tuner; untyped
 
 
 def lineage_write(out_dir: Path | str, *, base_model_dir: Path | str, settings: LoraSettings) -> Path:

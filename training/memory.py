@@ -8,7 +8,7 @@ et al. 2022 for activations); bench/gpu_check.py prints measured peaks to compar
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Mode = Literal["full", "lora"]
 Precision = Literal["bf16", "fp32"]
@@ -22,7 +22,7 @@ FRAGMENTATION = 1.10
 
 # Dimensions from the models' published config.json files (nothing is downloaded; bench/gpu_check.py
 # builds randomly initialised models from them).
-REFERENCE_CONFIGS: dict[str, dict] = {
+REFERENCE_CONFIGS: dict[str, dict[str, Any]] = {
     "smollm2-135m": dict(
         hidden_size=576,
         num_hidden_layers=30,
@@ -74,7 +74,7 @@ class ModelShape:
     """Llama-style gate/up/down MLP (3 matrices) rather than GPT-2's two."""
 
     @classmethod
-    def from_config(cls, config: dict) -> ModelShape:
+    def from_config(cls, config: dict[str, Any]) -> ModelShape:
         """From a Hugging Face config.json dict (Llama, Mistral, Qwen, GPT-2 naming)."""
         if "n_embd" in config:  # GPT-2
             hidden = config["n_embd"]

@@ -7,10 +7,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import GenerationMixin, PreTrainedModel, PreTrainedTokenizerBase
 
 from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
 from training.loading import load_policy
@@ -68,7 +68,8 @@ def format_prompt(tokenizer: PreTrainedTokenizerBase, text: str, template: str =
     format_prompt(...) + response + EOS.
     """
     messages = [{"role": "user", "content": template.replace("{text}", text)}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    # tokenize=False: one conversation gives one string
+    return cast(str, tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
 
 def model_version(model_dir: Path | str) -> str:
@@ -119,7 +120,7 @@ def generate_with_policy(
     progress: ProgressFn | None = None,
 ) -> list[GeneratedSample]:
     """generate_samples for an already loaded policy; `params` (e.g. its version) go into every sample."""
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() unannotated
     params = {**dataclasses.asdict(config), **(params or {})}
     rows = [(i, s) for i in range(len(prompts)) for s in range(config.samples_per_prompt)]
     samples: list[GeneratedSample] = []
@@ -131,7 +132,7 @@ def generate_with_policy(
         enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         torch.manual_seed(config.seed + start)
         with torch.no_grad():
-            out = model.generate(
+            out = cast(GenerationMixin, model).generate(  # a causal LM: PreTrainedModel + GenerationMixin
                 **enc,  # input_ids (B, P) left-padded
                 max_new_tokens=config.max_new_tokens,
                 eos_token_id=tokenizer.eos_token_id,
@@ -147,13 +148,19 @@ def generate_with_policy(
 
 
 def _decode_sample(
-    tokenizer, prompt_index: int, prompt: str, sample_index: int, tokens: torch.Tensor, params
+    tokenizer: PreTrainedTokenizerBase,
+    prompt_index: int,
+    prompt: str,
+    sample_index: int,
+    tokens: torch.Tensor,
+    params: dict[str, Any],
 ) -> GeneratedSample:
     # generate() pads finished rows with pad tokens; everything after the first EOS is not the response.
     eos_positions = (tokens == tokenizer.eos_token_id).nonzero()
     finished = len(eos_positions) > 0
     length = int(eos_positions[0]) + 1 if finished else int((tokens != tokenizer.pad_token_id).sum())
-    text = tokenizer.decode(tokens[: length - 1 if finished else length], skip_special_tokens=True)
+    # One id sequence decodes to one string.
+    text = cast(str, tokenizer.decode(tokens[: length - 1 if finished else length], skip_special_tokens=True))
     return GeneratedSample(
         prompt_index=prompt_index,
         prompt=prompt,

@@ -51,7 +51,7 @@ def _trained_tokenizer_json() -> str:
 
 def tiny_tokenizer() -> PreTrainedTokenizerFast:
     """A fresh tokenizer object with pad, EOS and chat template set."""
-    tokenizer = PreTrainedTokenizerFast(
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]  # transformers leaves __init__ unannotated
         tokenizer_object=Tokenizer.from_str(_trained_tokenizer_json()),
         pad_token=PAD_TOKEN,
         eos_token=EOS_TOKEN,
@@ -63,7 +63,7 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
     return tokenizer
 
 
-def _tiny_config(arch: str, tokenizer: PreTrainedTokenizerFast):
+def _tiny_config(arch: str, tokenizer: PreTrainedTokenizerFast) -> LlamaConfig | GPT2Config:
     ids = dict(
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -92,7 +92,7 @@ def build_tiny_model(out_dir: Path, *, arch: str = "llama", seed: int = 0) -> Pa
     config = _tiny_config(arch, tokenizer)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = (LlamaForCausalLM if arch == "llama" else GPT2LMHeadModel)(config)
+        model = LlamaForCausalLM(config) if isinstance(config, LlamaConfig) else GPT2LMHeadModel(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     out_dir = Path(out_dir)

@@ -6,17 +6,21 @@ once; checkpoints then hold only adapters, and the final policy is merged into a
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from transformers import AutoModelForCausalLM, PreTrainedModel
+from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokenizerBase
 
 from training.loading import default_dtype
 from training.lora import is_lora, lineage_write, lora_apply, lora_load, lora_merged
 from training.ppo.config import PPOConfig
 from training.ppo.rollout import Batch, load_scalar_model, response_logprobs
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 
 def _dropout_off(model: torch.nn.Module) -> None:
@@ -32,8 +36,8 @@ def _dropout_off(model: torch.nn.Module) -> None:
 
 @dataclass
 class Actors:
-    policy: torch.nn.Module
-    value_model: torch.nn.Module
+    policy: PreTrainedModel | PeftModel
+    value_model: PreTrainedModel | PeftModel
     reference: PreTrainedModel | None
     """A separate frozen copy for full fine-tuning; None with LoRA (the adapters are switched off instead)."""
     gradient_checkpointing: bool = False
@@ -48,7 +52,7 @@ class Actors:
     def trainable(self) -> list[torch.nn.Parameter]:
         return [p for m in (self.policy, self.value_model) for p in m.parameters() if p.requires_grad]
 
-    def update_mode(self):
+    def update_mode(self) -> AbstractContextManager[None]:
         """Train mode during updates only when activation checkpointing needs it (dropout is zero)."""
         if not self.gradient_checkpointing:
             return nullcontext()
@@ -63,7 +67,7 @@ class _TrainMode:
         for model in self.models:
             model.train()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         for model in self.models:
             model.eval()
 
@@ -81,6 +85,9 @@ def actors_load(
     lora = config.lora
     # Trained weights stay fp32 (bf16 autocast on CUDA); frozen ones take the device's default dtype.
     base_dtype = default_dtype(device) if lora.enabled else torch.float32
+    policy: PreTrainedModel | PeftModel
+    value_model: PreTrainedModel | PeftModel
+    reference: PreTrainedModel | None
     if lora.enabled:
         policy_base = AutoModelForCausalLM.from_pretrained(policy_dir, dtype=base_dtype)
         policy = (
@@ -98,9 +105,11 @@ def actors_load(
     else:
         policy = AutoModelForCausalLM.from_pretrained(checkpoint_policy or policy_dir, dtype=torch.float32)
         value_model = load_scalar_model(checkpoint_value or value_init_dir, device=device, dtype=torch.float32)
-        reference = AutoModelForCausalLM.from_pretrained(policy_dir, dtype=default_dtype(device)).to(device).eval()
+        reference = AutoModelForCausalLM.from_pretrained(policy_dir, dtype=default_dtype(device))
+        reference.to(device)  # type: ignore[arg-type]  # @wraps(Module.to) on PreTrainedModel.to confuses the binding of self
+        reference.eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() unannotated
         reference.requires_grad_(False)
-    policy.to(device), value_model.to(device)
+    policy.to(device), value_model.to(device)  # type: ignore[arg-type]  # @wraps(Module.to) confuses the binding of self
     if config.gradient_checkpointing:
         for model in (policy, value_model):
             _dropout_off(model)
@@ -112,11 +121,13 @@ def actors_load(
     return Actors(policy, value_model, reference, config.gradient_checkpointing)
 
 
-def policy_save(actors: Actors, out_dir: Path, *, tokenizer, base_model_dir: Path, config: PPOConfig) -> Path:
+def policy_save(
+    actors: Actors, out_dir: Path, *, tokenizer: PreTrainedTokenizerBase, base_model_dir: Path, config: PPOConfig
+) -> Path:
     """The final policy as a plain Hugging Face folder (LoRA merged in, lineage recorded) that sampling loads."""
     policy = lora_merged(actors.policy)
     if actors.gradient_checkpointing:
-        policy.gradient_checkpointing_disable()
+        policy.gradient_checkpointing_disable()  # type: ignore[no-untyped-call]  # unannotated in transformers
     policy.config.use_cache = True
     policy.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import PreTrainedModel
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 CHECKPOINT_DIRNAME = "checkpoint"
 STATE_FILENAME = "trainer_state.pt"
@@ -18,10 +22,10 @@ class Checkpoint:
     path: Path
     step: int
     """Number of PPO steps completed when it was written."""
-    fingerprint: dict
+    fingerprint: dict[str, Any]
     """What the run was started with (config, prompts hash, model folders); must match to resume."""
-    optimizer_state: dict
-    rng_state: dict
+    optimizer_state: dict[str, Any]
+    rng_state: dict[str, Any]
 
     @property
     def policy_dir(self) -> Path:
@@ -32,14 +36,14 @@ class Checkpoint:
         return self.path / "value"
 
 
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state()}
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def rng_restore(state: dict) -> None:
+def rng_restore(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -49,9 +53,9 @@ def checkpoint_save(
     *,
     out_dir: Path,
     step: int,
-    fingerprint: dict,
-    policy: PreTrainedModel,
-    value_model: PreTrainedModel,
+    fingerprint: dict[str, Any],
+    policy: PreTrainedModel | PeftModel,
+    value_model: PreTrainedModel | PeftModel,
     optimizer: torch.optim.Optimizer,
 ) -> Path:
     """Write `out_dir/checkpoint`; the previous one is replaced only once the new one is complete."""
@@ -59,8 +63,8 @@ def checkpoint_save(
     tmp, old = final.with_name(final.name + ".tmp"), final.with_name(final.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    policy.save_pretrained(tmp / "policy")
-    value_model.save_pretrained(tmp / "value")
+    policy.save_pretrained(str(tmp / "policy"))  # peft annotates str
+    value_model.save_pretrained(str(tmp / "value"))
     torch.save(
         {"step": step, "fingerprint": fingerprint, "optimizer": optimizer.state_dict(), "rng": _rng_state()},
         tmp / STATE_FILENAME,

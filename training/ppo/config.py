@@ -6,6 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
 from training.lora import LORA_DEFAULT_TARGETS, LoraSettings
@@ -115,7 +116,7 @@ class PPOConfig:
         episodes = self.total_episodes if self.total_episodes is not None else num_prompts
         return max(1, -(-episodes // self.batch_size))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def save(self, out_dir: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, PreTrainedModel
 
 from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
 from training.loading import default_dtype, load_tokenizer, pick_device
@@ -79,8 +79,11 @@ def responses_evaluate(
     torch_device = torch.device(device) if device else pick_device()
     dtype = default_dtype(torch_device)
 
-    def load(folder: Path | str):
-        return AutoModelForCausalLM.from_pretrained(Path(folder), dtype=dtype).to(torch_device).eval()
+    def load(folder: Path | str) -> PreTrainedModel:
+        model = AutoModelForCausalLM.from_pretrained(Path(folder), dtype=dtype)
+        model.to(torch_device)  # type: ignore[arg-type]  # @wraps(Module.to) on PreTrainedModel.to confuses the binding of self
+        model.eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() unannotated
+        return model
 
     tokenizer = load_tokenizer(policy_dir)
     policy = load(policy_dir)
@@ -137,7 +140,7 @@ def responses_evaluate(
     return rows
 
 
-def evaluation_summary(rows: Sequence[EvaluatedResponse], *, reference: int = 0) -> dict:
+def evaluation_summary(rows: Sequence[EvaluatedResponse], *, reference: int = 0) -> dict[str, Any]:
     """Means over the responses: score (with its standard error), raw score, KL to reference number
     `reference` (None without references), response length and EOS rate."""
     if not rows:
@@ -156,7 +159,9 @@ def evaluation_summary(rows: Sequence[EvaluatedResponse], *, reference: int = 0)
     }
 
 
-def policy_evaluate(*, policy_dir: Path | str, reference_dir: Path | str, prompts: list[str], **options: Any) -> dict:
+def policy_evaluate(
+    *, policy_dir: Path | str, reference_dir: Path | str, prompts: list[str], **options: Any
+) -> dict[str, Any]:
     """Score and KL(policy || reference) statistics of one response per prompt (see responses_evaluate).
 
     `kl` is the mean over responses of the summed per-token k1 estimate, as PPO logs it; `score` uses

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import torch
-from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoModelForSequenceClassification,
+    GenerationMixin,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from rewards.layout import prompt_ids_fit
 from training.loading import default_dtype, reward_model_info
@@ -59,9 +65,10 @@ def prompts_encode(
     return queries.to(device), mask.to(device), truncated
 
 
-def prompt_token_budget(model_config, *, max_prompt_tokens: int, max_new_tokens: int) -> int:
+def prompt_token_budget(model_config: PretrainedConfig, *, max_prompt_tokens: int, max_new_tokens: int) -> int:
     """Prompt tokens that fit: `max_prompt_tokens`, less if prompt + response would overrun the context."""
-    context = getattr(model_config, "max_position_embeddings", None) or getattr(model_config, "n_positions", None)
+    context: int | None = getattr(model_config, "max_position_embeddings", None)
+    context = context or getattr(model_config, "n_positions", None)
     if context is None:
         return max_prompt_tokens
     if context <= max_new_tokens:
@@ -71,7 +78,7 @@ def prompt_token_budget(model_config, *, max_prompt_tokens: int, max_new_tokens:
 
 @torch.no_grad()
 def responses_generate(
-    policy: PreTrainedModel,
+    policy: torch.nn.Module,
     tokenizer: PreTrainedTokenizerBase,
     *,
     prompts: list[str],
@@ -81,7 +88,8 @@ def responses_generate(
     max_new_tokens: int,
 ) -> Batch:
     """Sample one response per prompt with pure temperature sampling (no top-k/top-p, so log-probs match)."""
-    out = policy.generate(
+    # A causal LM (possibly inside a peft wrapper, which forwards generate): PreTrainedModel + GenerationMixin.
+    out = cast(GenerationMixin, policy).generate(
         input_ids=queries,
         attention_mask=query_mask,
         do_sample=True,
@@ -100,42 +108,44 @@ def responses_generate(
     return Batch(prompts, queries, query_mask, responses, response_mask, has_eos, texts)
 
 
-def response_logits(model: PreTrainedModel, batch: Batch, *, temperature: float) -> torch.Tensor:
+def response_logits(model: torch.nn.Module, batch: Batch, *, temperature: float) -> torch.Tensor:
     """Temperature-scaled logits predicting each response token: (B, R, V)."""
     # Only the last R + 1 positions need the (vocabulary-wide) output projection.
     length = batch.responses.shape[1]
-    logits = model(**batch.model_inputs(), logits_to_keep=length + 1).logits  # (B, R + 1, V)
+    logits: torch.Tensor = model(**batch.model_inputs(), logits_to_keep=length + 1).logits  # (B, R + 1, V)
     return logits[:, :-1].float() / temperature
 
 
-def response_logprobs(model: PreTrainedModel, batch: Batch, *, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+def response_logprobs(model: torch.nn.Module, batch: Batch, *, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(log-probs (B, R), entropies (B, R)) of the response tokens under `model` at `temperature`."""
     logits = response_logits(model, batch, temperature=temperature)
     return logprobs_from_logits(logits, batch.responses), entropy_from_logits(logits)
 
 
-def _backbone_and_head(model: PreTrainedModel):
-    model = unwrap(model)  # a peft wrapper forwards `model` to the whole inner model, not its backbone
-    backbone = getattr(model, model.base_model_prefix, None)
-    head = getattr(model, "score", None)
+def _backbone_and_head(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Linear]:
+    # A peft wrapper forwards `model` to the whole inner model, not its backbone.
+    inner = cast(PreTrainedModel, unwrap(model))
+    backbone = getattr(inner, inner.base_model_prefix, None)
+    head = getattr(inner, "score", None)
     if backbone is None or head is None:
-        raise ValueError(f"{type(model).__name__}: expected a sequence-classification model with a `score` head")
+        raise ValueError(f"{type(inner).__name__}: expected a sequence-classification model with a `score` head")
     return backbone, head
 
 
-def token_values(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
+def token_values(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
     """Scalar head applied at every position: (B, P + R)."""
     backbone, head = _backbone_and_head(model)
-    hidden = backbone(**batch.model_inputs()).last_hidden_state  # (B, P + R, H)
-    return head(hidden).squeeze(-1).float()
+    hidden: torch.Tensor = backbone(**batch.model_inputs()).last_hidden_state  # (B, P + R, H)
+    values: torch.Tensor = head(hidden)  # (B, P + R, 1)
+    return values.squeeze(-1).float()
 
 
-def reward_offset(model: PreTrainedModel) -> float:
+def reward_offset(model: torch.nn.Module) -> float:
     """The offset reward training stored (0 for a policy folder); scores and values both carry it."""
     return float(getattr(model.config, "reward_bias", 0.0) or 0.0)
 
 
-def response_values(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
+def response_values(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
     """Value of the state before each response token, on the scale of the normalised scores: (B, R)."""
     start = batch.queries.shape[1]
     # A value model initialised from the reward model starts on its raw scale; without the offset every
@@ -145,7 +155,9 @@ def response_values(model: PreTrainedModel, batch: Batch) -> torch.Tensor:
 
 def load_scalar_model(model_dir: Path | str, *, device: torch.device, dtype: torch.dtype) -> PreTrainedModel:
     """A sequence-classification model with one output; a causal-LM folder gets a zero-initialised head."""
-    model = AutoModelForSequenceClassification.from_pretrained(Path(model_dir), num_labels=1, dtype=dtype)
+    model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(
+        Path(model_dir), num_labels=1, dtype=dtype
+    )
     architectures = getattr(model.config, "architectures", None) or []
     if not any(name.endswith("ForSequenceClassification") for name in architectures):
         # A fresh head from a policy folder: start from V = 0 rather than random values.
@@ -153,7 +165,8 @@ def load_scalar_model(model_dir: Path | str, *, device: torch.device, dtype: tor
         torch.nn.init.zeros_(head.weight)
         if getattr(head, "bias", None) is not None:
             torch.nn.init.zeros_(head.bias)
-    return model.to(device)
+    model.to(device)  # type: ignore[arg-type]  # @wraps(Module.to) on PreTrainedModel.to confuses the binding of self
+    return model
 
 
 class RewardModelScorer:
@@ -168,7 +181,8 @@ class RewardModelScorer:
                 f"{self.model_dir} was trained with the instruction template {trained_with!r}, not "
                 f"{instruction_template!r}; its scores are only meaningful in the layout it was trained on"
             )
-        self.model = load_scalar_model(self.model_dir, device=device, dtype=default_dtype(device)).eval()
+        self.model = load_scalar_model(self.model_dir, device=device, dtype=default_dtype(device))
+        self.model.eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() unannotated
         self.model.requires_grad_(False)
         # Reward training stores the offset that makes the mean reward on reference outputs 0 (N+ details).
         self.bias = info.reward_bias if info is not None else 0.0
@@ -185,8 +199,8 @@ def batch_score(scorer: RewardModelScorer | Scorer, batch: Batch) -> torch.Tenso
     """Raw scores (B,) from a reward model or a text scorer."""
     if isinstance(scorer, RewardModelScorer):
         return scorer.score_batch(batch).float()
-    scores = scorer(list(batch.prompts), list(batch.response_texts))
-    scores = torch.as_tensor([float(s) for s in scores], dtype=torch.float32, device=batch.responses.device)
+    raw = scorer(list(batch.prompts), list(batch.response_texts))
+    scores = torch.as_tensor([float(s) for s in raw], dtype=torch.float32, device=batch.responses.device)
     if scores.shape != (len(batch.prompts),):
         raise ValueError(f"scorer returned {tuple(scores.shape)} scores for {len(batch.prompts)} responses")
     if not torch.isfinite(scores).all():

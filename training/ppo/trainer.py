@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import torch
+from transformers import PreTrainedTokenizerBase
 
 from training.distributed import ProcessGroup, masked_whiten_global, process_group
 from training.loading import load_tokenizer
@@ -51,7 +53,7 @@ class PPOResult:
     metrics_path: Path
     steps: int
     episodes: int
-    metrics: list[dict] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
     """One record per step (the same lines as metrics.jsonl), resumed steps included."""
     prompts_truncated: int = 0
     """Rollouts in this process whose formatted prompt exceeded max_prompt_tokens."""
@@ -70,7 +72,9 @@ class Rollout:
     stats: dict[str, float]
 
 
-def _fingerprint(config: PPOConfig, policy_dir: Path, reward_model_dir: Path | None, prompts: list[str]) -> dict:
+def _fingerprint(
+    config: PPOConfig, policy_dir: Path, reward_model_dir: Path | None, prompts: list[str]
+) -> dict[str, Any]:
     digest = hashlib.sha256("\x1e".join(prompts).encode("utf-8")).hexdigest()
     return {
         "config": config.to_dict(),
@@ -96,7 +100,7 @@ def rollout_collect(
     config: PPOConfig,
     actors: Actors,
     scorer: RewardModelScorer | Scorer,
-    tokenizer,
+    tokenizer: PreTrainedTokenizerBase,
     prompts: list[str],
     max_prompt_tokens: int,
     timings: dict[str, float],
@@ -221,7 +225,7 @@ def ppo_update(
                 )
                 loss = (pg_loss + config.vf_coef * vf_loss) * token_share.to(pg_loss.dtype)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             group.gradients_average(parameters)
             if config.max_grad_norm > 0:
                 torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
@@ -245,7 +249,7 @@ def _learning_rate(config: PPOConfig, step: int, num_steps: int) -> float:
     return config.learning_rate * (1.0 - step / num_steps)
 
 
-def _metrics_read(path: Path) -> list[dict]:
+def _metrics_read(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -284,7 +288,7 @@ def ppo_train(
         if getattr(config, name) % group.world:
             raise ValueError(f"{name} ({getattr(config, name)}) must be a multiple of the {group.world} processes")
     device = group.device
-    fingerprint = _fingerprint(config, policy_dir, reward_model_dir and Path(reward_model_dir), prompts)
+    fingerprint = _fingerprint(config, policy_dir, Path(reward_model_dir) if reward_model_dir else None, prompts)
     checkpoint = checkpoint_load(out_dir) if resume else None
     if checkpoint is not None and checkpoint.fingerprint != fingerprint:
         raise ValueError(
@@ -315,8 +319,12 @@ def ppo_train(
         checkpoint_policy=checkpoint.policy_dir if checkpoint else None,
         checkpoint_value=checkpoint.value_dir if checkpoint else None,
     )
-    if scorer is None:
-        scorer = RewardModelScorer(reward_model_dir, device=device, instruction_template=config.instruction_template)
+    judge: RewardModelScorer | Scorer
+    if scorer is not None:
+        judge = scorer
+    else:  # then reward_model_dir is set: exactly one of the two was checked above
+        model_dir = cast("Path | str", reward_model_dir)
+        judge = RewardModelScorer(model_dir, device=device, instruction_template=config.instruction_template)
     optimizer = torch.optim.AdamW(actors.trainable(), lr=config.learning_rate, eps=config.adam_eps)
     start_step = 0
     if checkpoint is not None:
@@ -348,7 +356,7 @@ def ppo_train(
             rollout = rollout_collect(
                 config=config,
                 actors=actors,
-                scorer=scorer,
+                scorer=judge,
                 tokenizer=tokenizer,
                 prompts=group.shard(_step_prompts(prompts, step, config)),
                 max_prompt_tokens=prompt_budget,
