@@ -184,8 +184,9 @@ class RewardModelScorer:
         self.model = load_scalar_model(self.model_dir, device=device, dtype=default_dtype(device))
         self.model.eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() unannotated
         self.model.requires_grad_(False)
-        # Reward training stores the offset that makes the mean reward on reference outputs 0 (N+ details).
-        self.bias = info.reward_bias if info is not None else 0.0
+        # Reward training stores the offset that makes the mean reward on reference outputs 0 (N+ details) in
+        # the model's config; the value model, initialised from the same folder, reads it the same way.
+        self.bias = reward_offset(self.model)
 
     @torch.no_grad()
     def score_batch(self, batch: Batch) -> torch.Tensor:
