@@ -12,9 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeGuard, cast
 
-import torch
-
-if TYPE_CHECKING:  # peft loads only where adapters are used, so configs stay cheap to import
+if TYPE_CHECKING:  # torch and peft load only where adapters are used, so configs stay cheap to import
+    import torch
     from peft import LoraConfig, PeftModel
     from transformers import PreTrainedModel
 

@@ -22,8 +22,8 @@ class ShownJudgmentSerializer(serializers.Serializer):
     prompt = serializers.CharField()
     response_left = serializers.CharField()
     response_right = serializers.CharField()
-    choice = serializers.CharField()
-    confidence = serializers.IntegerField(allow_null=True)
+    shown_choice = serializers.CharField()
+    shown_confidence = serializers.IntegerField(allow_null=True)
     rationale = serializers.CharField(allow_blank=True)
 
 

@@ -23,8 +23,8 @@ class ShownJudgment:
     prompt: str
     response_left: str
     response_right: str
-    choice: str
-    confidence: int | None
+    shown_choice: str
+    shown_confidence: int | None
     rationale: str
 
 
@@ -48,8 +48,8 @@ def judgments_recent_of(*, project: Project, labeler: User, limit: int = RECENT_
                 prompt=pair.prompt.text,
                 response_left=left,
                 response_right=right,
-                choice=comparison.shown_choice,
-                confidence=comparison.shown_confidence,
+                shown_choice=comparison.shown_choice,
+                shown_confidence=comparison.shown_confidence,
                 rationale=comparison.rationale,
             )
         )

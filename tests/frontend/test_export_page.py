@@ -26,7 +26,7 @@ def test_export_row_opens_a_readable_page(
         comparison_submit(assignment_id=lease.id, labeler=labeler, judgment=Judgment(choice="a", confidence=2))
     out = tmp_path / "export"
     export = export_create(
-        project=project, request=ExportRequest(format="trl", split=(1, 0, 0)), created_by=researcher,
+        project=project, request=ExportRequest(format="trl", prompt_layout="stored", split=(1, 0, 0)), created_by=researcher,
         out_dir=out, enqueue=False,
     )  # fmt: skip
     export_run(export_id=export.id)

@@ -20,8 +20,8 @@ SHOWN_KEYS = {
     "prompt",
     "response_left",
     "response_right",
-    "choice",
-    "confidence",
+    "shown_choice",
+    "shown_confidence",
     "rationale",
 }
 
@@ -118,7 +118,7 @@ def test_undo_then_revise_from_the_recent_list(live_server, make_user, make_proj
     assert "policy-one" not in body and "policy-two" not in body
     row = next(r for r in rows if r["comparison_id"] == third.id)
     assert (row["prompt"], row["response_left"], row["response_right"]) == first_texts
-    assert (row["choice"], row["confidence"]) == ("tie", 5)
+    assert (row["shown_choice"], row["shown_confidence"]) == ("tie", 5)
 
 
 def test_escape_leaves_a_revision_unchanged(live_server, make_user, make_project, new_page):

@@ -427,7 +427,9 @@
     openDialog("recent-dialog");
     api("GET", config.urls.recent).then(function (judgments) {
       $("recent-status").textContent = judgments.length ? "" : "You have not judged any pair in this project yet.";
-      judgments.forEach(function (judgment) {
+      judgments.forEach(function (row) {
+        // The API names them as shown to this labeler; the revise form works with the same two values.
+        var judgment = Object.assign({}, row, {choice: row.shown_choice, confidence: row.shown_confidence});
         var item = document.createElement("li");
         item.className = "recent-item";
         item.setAttribute("data-comparison", String(judgment.comparison_id));
