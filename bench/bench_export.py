@@ -37,8 +37,8 @@ SELECT '!', false, 'labeler-' || i, '', '', 'labeler' || i || '@example.org', fa
 FROM generate_series(1, %(labelers)s) i;
 INSERT INTO labeling_profile (user_id, role) SELECT id, 'labeler' FROM auth_user WHERE username LIKE 'labeler-%%';
 INSERT INTO labeling_project (slug, name, instructions, allow_tie, allow_both_bad, confidence_min, confidence_max,
-    overlap, lease_seconds, gold_rate, review_threshold, instruction_template, created_at)
-VALUES (%(slug)s, 'Export bench', '', true, true, 1, 9, 3, 900, 0, 0.7, '{text}', now());
+    overlap, lease_seconds, gold_rate, review_threshold, instruction_template, content_warning, created_at)
+VALUES (%(slug)s, 'Export bench', '', true, true, 1, 9, 3, 900, 0, 0.7, '{text}', '', now());
 INSERT INTO labeling_policy (project_id, name, kind, metadata, artifact_path, created_at)
 SELECT p.id, n, 'imported', '{}', '', now() FROM labeling_project p, unnest(ARRAY['policy-one', 'policy-two']) n
 WHERE p.slug = %(slug)s;

@@ -44,7 +44,7 @@ def test_every_page_has_no_critical_accessibility_violation(
     pair = Pair.objects.get(id=lease.pair_id)
     PairFlag.objects.create(pair=pair, labeler=labeler, reason="broken", note="cut", created_at=clock.now())
     export = export_create(
-        project=project, request=ExportRequest(format="trl", split=(1, 0, 0)), created_by=admin_user,
+        project=project, request=ExportRequest(format="trl", prompt_layout="stored", split=(1, 0, 0)), created_by=admin_user,
         out_dir=tmp_path / "e", enqueue=False,
     )  # fmt: skip
     export_run(export_id=export.id)

@@ -42,13 +42,13 @@ def test_broker_outage_gives_503_keeps_the_export_retryable_and_the_worker_recon
         })  # fmt: skip
         with gunicorn_server(env=env, log_path=tmp_path / "gunicorn.log", workers=2) as server:
             web = logged_in_session(server.url, researcher.username, PASSWORD)
-            first = web.post(f"{server.url}{exports}", json={"format": "trl"}, timeout=60)
+            first = web.post(f"{server.url}{exports}", json={"format": "trl", "prompt_layout": "stored"}, timeout=60)
             assert first.status_code == 202, first.text
             assert _finished(first.json()["id"], timeout=90, worker=worker).status == ExportStatus.DONE
 
             redis.stop()
             started = time.monotonic()
-            refused = web.post(f"{server.url}{exports}", json={"format": "trl"}, timeout=60)
+            refused = web.post(f"{server.url}{exports}", json={"format": "trl", "prompt_layout": "stored"}, timeout=60)
             assert refused.status_code == 503, refused.text[:500]
             assert time.monotonic() - started < 15, "an unreachable broker must be answered promptly"
             body = refused.json()
@@ -92,7 +92,9 @@ def test_a_worker_killed_mid_export_is_recovered_by_the_sweeper_within_two_minut
 
     with start_celery_worker(extra_env=fast_sweeps, beat=True) as worker:
         token = worker.queues["default"].split(".", 1)[1]
-        export = export_create(project=project, request=ExportRequest(format="trl"), created_by=researcher)
+        export = export_create(
+            project=project, request=ExportRequest(format="trl", prompt_layout="stored"), created_by=researcher
+        )
         wait_until(
             lambda: (e := Export.objects.get(id=export.id)).status == ExportStatus.RUNNING and e.progress > 0,
             timeout=120, interval=0.05, message=f"the export to be under way:\n{worker.log()[-3000:]}",
@@ -147,7 +149,9 @@ def test_two_sweeps_restart_a_stalled_export_once_then_fail_it_with_a_retry(
     shared = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
     with _route_to({"default": queue}):
         try:
-            export = export_create(project=project, request=ExportRequest(format="trl"), created_by=researcher)
+            export = export_create(
+                project=project, request=ExportRequest(format="trl", prompt_layout="stored"), created_by=researcher
+            )
             assert shared.llen(queue) == 1
 
             def worker_died(attempts: int) -> None:
