@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from labeling.models import Assignment, Choice, Comparison, FlagReason, Project, Role
+from labeling.services.judgment_history import shown_texts
 from labeling.services.projects import PROJECT_FIELDS
 
 
@@ -112,12 +113,6 @@ class NextPairInputSerializer(serializers.Serializer):
     exclude = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=20)
 
 
-def shown_texts(assignment: Assignment) -> tuple[str, str]:
-    pair = assignment.pair
-    a, b = pair.sample_a.text, pair.sample_b.text
-    return (b, a) if assignment.swapped else (a, b)
-
-
 class LabelerAssignmentSerializer(serializers.Serializer):
     """What a labeler sees: no policies, no gold marker, no canonical order."""
 
@@ -131,10 +126,10 @@ class LabelerAssignmentSerializer(serializers.Serializer):
         return obj.pair.prompt.text
 
     def get_response_left(self, obj: Assignment) -> str:
-        return shown_texts(obj)[0]
+        return shown_texts(obj.pair, swapped=obj.swapped)[0]
 
     def get_response_right(self, obj: Assignment) -> str:
-        return shown_texts(obj)[1]
+        return shown_texts(obj.pair, swapped=obj.swapped)[1]
 
 
 class JudgmentSerializer(serializers.Serializer):
@@ -234,10 +229,10 @@ class LabelerComparisonSerializer(serializers.ModelSerializer):
         ]
 
     def get_response_left(self, obj: Comparison) -> str:
-        return shown_texts(obj.assignment)[0]
+        return shown_texts(obj.assignment.pair, swapped=obj.assignment.swapped)[0]
 
     def get_response_right(self, obj: Comparison) -> str:
-        return shown_texts(obj.assignment)[1]
+        return shown_texts(obj.assignment.pair, swapped=obj.assignment.swapped)[1]
 
 
 class PairSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 
-from labeling.models import Comparison, Project
+from labeling.models import Comparison, Pair, Project
 
 RECENT_LIMIT = 50
 
@@ -28,6 +28,12 @@ class ShownJudgment:
     rationale: str
 
 
+def shown_texts(pair: Pair, *, swapped: bool) -> tuple[str, str]:
+    """(left, right): the pair's two texts in the order an assignment with this `swapped` showed them."""
+    a, b = pair.sample_a.text, pair.sample_b.text
+    return (b, a) if swapped else (a, b)
+
+
 def judgments_recent_of(*, project: Project, labeler: User, limit: int = RECENT_LIMIT) -> list[ShownJudgment]:
     """The labeler's latest `limit` judged pairs, newest submission first (never the canonical pair order)."""
     current = (
@@ -37,8 +43,8 @@ def judgments_recent_of(*, project: Project, labeler: User, limit: int = RECENT_
     )
     out = []
     for comparison in current:
-        pair, swapped = comparison.pair, comparison.assignment.swapped
-        left, right = (pair.sample_b.text, pair.sample_a.text) if swapped else (pair.sample_a.text, pair.sample_b.text)
+        pair = comparison.pair
+        left, right = shown_texts(pair, swapped=comparison.assignment.swapped)
         out.append(
             ShownJudgment(
                 comparison_id=comparison.id,
