@@ -11,10 +11,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from common.errors import DomainError
+from labeling.services import open_leases
 from labeling.services.projects import project_get_for_user
 from rounds import selectors
 from rounds.charts import line_chart_svg
 from rounds.config import PAIR_KINDS
+from rounds.models import RoundState
 from rounds.services import lifecycle
 
 ACTIONS = {
@@ -112,6 +114,7 @@ def round_page(request, slug, number):
         "project": project, "round": r, "status": status, "charts": charts,
         "estimate": r.compute_estimate, "compute_rows": _compute_rows(r),
         "actions": _actions_for(r.state),
+        "lease_holders": open_leases.open_lease_holders(project=project) if r.state == RoundState.LABELING else [],
     })  # fmt: skip
 
 
