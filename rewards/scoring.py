@@ -20,6 +20,7 @@ from training.loading import (
     load_tokenizer,
     pick_device,
     reward_model_info,
+    reward_offset,
 )
 
 
@@ -118,7 +119,7 @@ def score_loaded(
         tokenizer, prompts, responses, template=saved.instruction_template, max_length=saved.max_length
     )
     raw = score_token_ids(model, sequences, pad_token_id=tokenizer.pad_token_id, batch_size=batch_size)
-    return cast("list[float]", (raw + saved.reward_bias).tolist())  # a 1-D float array
+    return cast("list[float]", (raw + reward_offset(model)).tolist())  # a 1-D float array
 
 
 def reward_model_evaluate(

@@ -173,10 +173,15 @@ class RewardModelInfo:
     """The prompt layout the model was trained on; its scores mean something only in that layout."""
     max_length: int
     """Tokens per scored sequence during training."""
-    reward_bias: float
-    """Offset that makes the mean reward on reference outputs 0 (N+ details)."""
     saved: dict[str, Any]
     """The whole file: config, metrics, data hash, truncation counts."""
+
+
+def reward_offset(model: torch.nn.Module) -> float:
+    """The offset reward training stored in the model's config (0 for a policy folder), which makes the mean
+    reward on reference outputs 0 (N+ details). Scores, and PPO's values from a value model initialised from
+    the reward model, both carry it; it travels with the weights."""
+    return float(getattr(model.config, "reward_bias", 0.0) or 0.0)
 
 
 def reward_model_info(model_dir: Path | str) -> RewardModelInfo | None:
@@ -189,6 +194,5 @@ def reward_model_info(model_dir: Path | str) -> RewardModelInfo | None:
     return RewardModelInfo(
         instruction_template=config["instruction_template"],
         max_length=int(config["max_length"]),
-        reward_bias=float(saved.get("reward_bias", 0.0)),
         saved=saved,
     )

@@ -17,7 +17,7 @@ from transformers import (
 )
 
 from rewards.layout import prompt_ids_fit
-from training.loading import default_dtype, reward_model_info
+from training.loading import default_dtype, reward_model_info, reward_offset
 from training.lora import unwrap
 from training.ppo.math import entropy_from_logits, logprobs_from_logits, truncate_after_eos
 
@@ -138,11 +138,6 @@ def token_values(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
     hidden: torch.Tensor = backbone(**batch.model_inputs()).last_hidden_state  # (B, P + R, H)
     values: torch.Tensor = head(hidden)  # (B, P + R, 1)
     return values.squeeze(-1).float()
-
-
-def reward_offset(model: torch.nn.Module) -> float:
-    """The offset reward training stored (0 for a policy folder); scores and values both carry it."""
-    return float(getattr(model.config, "reward_bias", 0.0) or 0.0)
 
 
 def response_values(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
