@@ -91,7 +91,7 @@ class PrivateRedis:
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.skip("redis-server is not installed")
+            pytest.fail("redis-server is needed for broker-outage tests (scripts/services.sh installs it)")
         self.binary, self.workdir = binary, workdir
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"

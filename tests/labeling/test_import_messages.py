@@ -20,7 +20,6 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-@pytest.mark.skipif(not HH.exists(), reason="the shared HH-RLHF file is not here")
 def test_hh_import_suggests_skip_invalid_and_then_works(make_project):
     project = make_project(pairs=0, slug="hh-harmless")
     with pytest.raises(CommandError) as failure:
@@ -37,7 +36,6 @@ def test_hh_import_suggests_skip_invalid_and_then_works(make_project):
     assert f"nothing new, all {created} pairs were already in the project" in again
 
 
-@pytest.mark.skipif(not FABLES.exists(), reason="the shared fables file is not here")
 def test_reimporting_prompts_says_nothing_new(make_project):
     project = make_project(pairs=0, slug="fables")
     first = run("prompts", str(FABLES), "--project", project.slug)
