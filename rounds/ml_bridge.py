@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rounds.config import RoundSettings, round_settings_parse
+from training import model_files
+from training.model_files import named_model_folder
 
 if TYPE_CHECKING:
     from rounds.models import TrainingRound
 
 ProgressFn = Callable[[float, str], None]
-KNOWN_NAMES = ("tiny", "tiny-llama", "tiny-gpt2", "smollm2-135m")
 
 
 def round_settings(training_round: TrainingRound) -> RoundSettings:
@@ -36,32 +36,15 @@ def model_dir(artifact: str) -> Path:
 
 
 def model_dir_if_ready(artifact: str) -> Path | None:
-    """The folder when it exists already (no conversion), else None; for cheap estimates in web requests."""
-    from training.loading import model_cache_dir
-
-    if artifact in KNOWN_NAMES:
-        folder = model_cache_dir() / ("tiny-llama" if artifact == "tiny" else artifact)
-        if artifact.startswith("tiny") and not (folder / "config.json").is_file():
-            return model_dir(artifact)  # the tiny model builds in well under a second
-    else:
-        folder = Path(artifact)
+    """The folder when it exists already, else None; nothing is built, converted or imported from torch, so
+    web requests stay fast (a tiny model not built yet is estimated when the sampling phase has built it)."""
+    folder = named_model_folder(artifact) or Path(artifact)
     return folder if (folder / "config.json").is_file() else None
 
 
 def parameter_count(folder: Path) -> int:
-    """Parameters of a safetensors model folder, from the file headers only (no weights are read)."""
-    total = 0
-    for path in sorted(folder.glob("*.safetensors")):
-        with open(path, "rb") as fh:
-            (length,) = struct.unpack("<Q", fh.read(8))
-            header = json.loads(fh.read(length))
-        for name, info in header.items():
-            if name != "__metadata__":
-                count = 1
-                for dim in info["shape"]:
-                    count *= dim
-                total += count
-    return total
+    """Parameters of a model folder from its files (safetensors headers, else config.json shapes)."""
+    return model_files.parameter_count(folder)
 
 
 def samples_generate(*, folder: Path, prompts: Sequence[str], config, progress: ProgressFn | None) -> list:

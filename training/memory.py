@@ -72,6 +72,10 @@ class ModelShape:
     tied_embeddings: bool = True
     gated_mlp: bool = True
     """Llama-style gate/up/down MLP (3 matrices) rather than GPT-2's two."""
+    position_embeddings: int = 0
+    """Learned position embeddings (GPT-2's n_positions); rotary models have none."""
+    biases: bool = False
+    """GPT-2: every linear layer and layer norm carries a bias."""
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ModelShape:
@@ -87,6 +91,8 @@ class ModelShape:
                 kv_heads=config["n_head"],
                 tied_embeddings=True,
                 gated_mlp=False,
+                position_embeddings=config.get("n_positions", 1024),
+                biases=True,
             )
         heads = config["num_attention_heads"]
         return cls(
@@ -112,10 +118,12 @@ class ModelShape:
 
     @property
     def parameters(self) -> int:
-        """Weights of the causal LM (norm weights included, biases ignored)."""
-        block = sum(a * b for a, b in self.linear_shapes()) + 2 * self.hidden_size
+        """Weights of the causal LM: linear layers, norms and embeddings, with biases where the layout has them."""
+        norm = self.hidden_size * (2 if self.biases else 1)
+        linears = self.linear_shapes()
+        block = sum(a * b for a, b in linears) + (sum(b for _, b in linears) if self.biases else 0) + 2 * norm
         embeddings = self.vocab_size * self.hidden_size * (1 if self.tied_embeddings else 2)
-        return self.layers * block + embeddings + self.hidden_size
+        return self.layers * block + embeddings + self.position_embeddings * self.hidden_size + norm
 
     def lora_parameters(self, r: int) -> int:
         """Adapter weights of LoRA rank r on every linear layer of the blocks (peft's all-linear)."""

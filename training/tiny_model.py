@@ -10,12 +10,13 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from training.model_files import TINY_ARCHS
+
 PAD_TOKEN = "<|endoftext|>"
 BOS_TOKEN = "<|im_start|>"
 EOS_TOKEN = "<|im_end|>"
 SPECIAL_TOKENS = [PAD_TOKEN, BOS_TOKEN, EOS_TOKEN]
 TINY_VOCAB_SIZE = 512
-TINY_ARCHS = ("llama", "gpt2")
 
 # ChatML, the layout SmolLM2-Instruct uses, so tests exercise the same prompt shape as the demo model.
 CHAT_TEMPLATE = (

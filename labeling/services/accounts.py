@@ -35,6 +35,33 @@ def is_admin(user: User | AnonymousUser) -> bool:
     return user_role(user) == Role.ADMIN
 
 
+def command_user_resolve(*, username: str | None, env_username: str | None, os_username: str | None) -> User:
+    """The account a command-line action is recorded under: --user, else $ARBITER_USER, else the OS user when
+    an account of that name exists. Only researchers and admins act on rounds; anything else is a DomainError
+    that says which name was tried and how to choose another."""
+    for name, source in ((username, "--user"), (env_username, "$ARBITER_USER")):
+        if name:
+            user = User.objects.filter(username=name).first()
+            if user is None:
+                raise DomainError(f"No account {name!r} (from {source}); pass --user with an existing username.")
+            break
+    else:
+        user = User.objects.filter(username=os_username).first() if os_username else None
+        if user is None:
+            raise DomainError(
+                f"Who is acting? No account matches the OS user {os_username!r}; pass --user USERNAME or set "
+                "ARBITER_USER (the round and its exports record that user)."
+            )
+        source = f"the OS user {os_username!r}"
+    if not user.is_active:
+        raise DomainError(f"The account {user.username!r} (from {source}) is deactivated.")
+    if not is_researcher(user):
+        raise DomainError(
+            f"{user.username!r} (from {source}) is a {user_role(user)}; rounds need a researcher or admin."
+        )
+    return user
+
+
 def check_password_strength(*, password: str, user: User | None = None) -> None:
     """Django's AUTH_PASSWORD_VALIDATORS (similarity, length, common, numeric) as one DomainError."""
     try:

@@ -60,7 +60,7 @@ def round_preferences_export(
     )  # fmt: skip
     attempt = 1 + sum(1 for _ in folder.glob("export-*"))  # a rerun (resume) writes a fresh export
     export = export_create(
-        project=training_round.project, request=request, created_by=None, enqueue=False,
+        project=training_round.project, request=request, created_by=training_round.created_by, enqueue=False,
         out_dir=folder / f"export-{attempt}",
     )  # fmt: skip
     try:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from labeling.models import Comparison, Pair, Role
-from labeling.services.accounts import user_role
+from labeling.services.accounts import user_create, user_role
 from labeling.services.agreement_report import agreement_report_build
 from labeling.services.imports import pairs_import
+from rounds import ml_bridge
 from rounds.models import RoundState, TrainingRound
 from rounds.simulation import shorter_oracle, simulated_labelers_run
 from tests.conftest import pair_lines
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_api_create_validate_and_act(fable_project, researcher, labeler, api_client_for):
+    ml_bridge.model_dir("tiny")  # built, so the estimate comes at creation (else at sampling)
     client = api_client_for(researcher)
     url = f"/api/v1/projects/{fable_project.slug}/rounds/"
     bad = client.post(url, {"settings": {"num_prompts": -1}}, format="json")
@@ -76,7 +78,9 @@ def test_round_command(fable_project, researcher, capsys):
         "--user",
         researcher.username,
     )
-    call_command("round", "cancel", "--project", fable_project.slug, "--reason", "just testing")
+    call_command(
+        "round", "cancel", "--project", fable_project.slug, "--reason", "just testing", "--user", researcher.username
+    )
     out = capsys.readouterr().out
     assert "Created round 1" in out and "cancelled" in out and "just testing" in out
 
@@ -106,3 +110,31 @@ def test_simulate_labelers_command_with_limit_and_noise(make_project, capsys):
     out = capsys.readouterr().out
     assert "SIMULATION: 5 judgments" in out and "5 flipped" in out
     assert Pair.objects.filter(project=project, submitted_count=1).count() == 5
+
+
+def test_round_command_records_who_acted(fable_project, researcher, labeler, monkeypatch, capsys):
+    monkeypatch.delenv("ARBITER_USER", raising=False)
+    monkeypatch.setattr("getpass.getuser", lambda: "nobody-with-this-name")
+    with pytest.raises(CommandError, match="No account matches the OS user 'nobody-with-this-name'"):
+        call_command("round", "create", "--project", fable_project.slug)
+    assert not TrainingRound.objects.filter(project=fable_project).exists()
+
+    monkeypatch.setenv("ARBITER_USER", labeler.username)
+    with pytest.raises(CommandError, match="rounds need a researcher or admin"):
+        call_command("round", "create", "--project", fable_project.slug)
+    monkeypatch.setenv("ARBITER_USER", "ghost")
+    with pytest.raises(CommandError, match=r"No account 'ghost' \(from \$ARBITER_USER\)"):
+        call_command("round", "create", "--project", fable_project.slug)
+
+    # The OS login name is used when it names an account; --user and $ARBITER_USER come before it.
+    monkeypatch.delenv("ARBITER_USER")
+    monkeypatch.setattr("getpass.getuser", lambda: researcher.username)
+    call_command("round", "create", "--project", fable_project.slug, "--start")
+    r = TrainingRound.objects.get(project=fable_project, number=1)
+    assert r.created_by == researcher and r.transitions.get().actor == researcher
+    other = user_create(username="res-two", password="a-long-passphrase-9", role=Role.RESEARCHER)
+    monkeypatch.setenv("ARBITER_USER", other.username)
+    call_command("round", "cancel", "--project", fable_project.slug)
+    assert r.transitions.order_by("id").last().actor == other
+    call_command("round", "status", "--project", fable_project.slug)
+    assert f"by {other.username}" in capsys.readouterr().out

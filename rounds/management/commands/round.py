@@ -1,13 +1,15 @@
 """Training rounds from the command line: create, start, cancel, resume, close-labeling, status."""
 
+import getpass
 import json
+import os
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from common.errors import DomainError
 from labeling.models import Project
+from labeling.services.accounts import command_user_resolve
 from rounds import selectors
 from rounds.services import lifecycle
 
@@ -20,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--project", required=True)
         parser.add_argument("--round", type=int, dest="number", help="Round number (default: the latest).")
         parser.add_argument("--config", dest="round_settings", help="Round settings as JSON, or @file.json.")
-        parser.add_argument("--user", help="Username recorded as the actor (default: none, i.e. the system).")
+        parser.add_argument(
+            "--user",
+            help="Username recorded as the actor (and the round's exports' creator); default $ARBITER_USER, else "
+            "the OS user if an account of that name exists. Status needs no user.",
+        )
         parser.add_argument("--reason", default="")
         parser.add_argument("--start", action="store_true", help="With create: start the round at once.")
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print the status as JSON.")
@@ -29,12 +35,12 @@ class Command(BaseCommand):
         target = Project.objects.filter(slug=project).first()
         if target is None:
             raise CommandError(f"No project {project!r}.")
-        actor = None
-        if user:
-            actor = get_user_model().objects.filter(username=user).first()
-            if actor is None:
-                raise CommandError(f"No user {user!r}.")
         try:
+            actor = None
+            if action != "status":
+                actor = command_user_resolve(
+                    username=user, env_username=os.environ.get("ARBITER_USER"), os_username=_os_user()
+                )
             if action == "create":
                 training_round = lifecycle.round_create(
                     project=target, created_by=actor, settings=_settings(round_settings)
@@ -68,6 +74,13 @@ class Command(BaseCommand):
             self.stdout.write(f"  {t['at']}  {t['from']} → {t['to']}  by {t['actor'] or 'system'}  {t['reason']}")
         if status["error"]:
             self.stdout.write(self.style.ERROR(f"  error: {status['error']}"))
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container running as an unnamed uid)
+        return None
 
 
 def _settings(raw: str | None) -> dict:
