@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from common.errors import NotFound
@@ -81,3 +83,51 @@ def round_status(*, training_round: TrainingRound) -> dict[str, Any]:
         "started_at": r.started_at.isoformat() if r.started_at else None,
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
     }  # fmt: skip
+
+
+def _last(curve: list[dict[str, Any]], key: str) -> float | None:
+    values = [c.get(key) for c in curve if c.get(key) is not None]
+    return values[-1] if values else None
+
+
+def rounds_trend(*, project: Project) -> list[dict[str, Any]]:
+    """Every round of the project in order, with the figures that show whether the loop improves: reward-model
+    held-out accuracy (95% CI), PPO's last-step score and KL, the held-out evaluation and the human win rate."""
+    rows = []
+    for r in TrainingRound.objects.filter(project=project).select_related("reward_model").order_by("number"):
+        heldout = (r.reward_model.metrics.get("heldout") if r.reward_model else None) or {}
+        curve = (r.metrics.get("ppo") or {}).get("curve") or []
+        evaluation = r.metrics.get("evaluation") or {}
+        rows.append({
+            "number": r.number, "state": r.state,
+            "rm_accuracy": heldout.get("accuracy"), "rm_ci95": heldout.get("ci95"), "rm_n": heldout.get("n"),
+            "ppo_score": _last(curve, "score"), "ppo_kl": _last(curve, "kl"),
+            "eval_score_new": evaluation.get("rm_score_new"), "eval_score_previous": evaluation.get("rm_score_previous"),
+            "eval_kl_previous": evaluation.get("kl_vs_previous"),
+            "win_rate": win_rate(training_round=r) if r.new_policy_id else None,
+        })  # fmt: skip
+    return rows
+
+
+SAMPLE_ORDERS = {
+    "difference": lambda row: -row["difference"],
+    "-difference": lambda row: row["difference"],
+    "prompt": lambda row: row["index"],
+}
+"""Orders of the evaluation samples: largest new-minus-previous score first, smallest first, prompt order."""
+
+
+def round_evaluation_samples(*, training_round: TrainingRound, order: str = "difference") -> list[dict[str, Any]]:
+    """The evaluation's held-out prompts with both policies' responses and reward-model scores, each row with
+    its score difference (new − previous); [] before evaluation or for a round evaluated before they were
+    kept. An unknown `order` is NotFound."""
+    if order not in SAMPLE_ORDERS:
+        raise NotFound(f"Unknown order {order!r}; choose one of {', '.join(SAMPLE_ORDERS)}.")
+    path = (training_round.metrics.get("evaluation") or {}).get("samples_file")
+    if not path or not Path(path).is_file():
+        return []
+    rows = json.loads(Path(path).read_text(encoding="utf-8"))["rows"]
+    for index, row in enumerate(rows):
+        row["index"] = index
+        row["difference"] = row["new"]["score"] - row["previous"]["score"]
+    return sorted(rows, key=SAMPLE_ORDERS[order])

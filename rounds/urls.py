@@ -7,5 +7,7 @@ from . import views
 urlpatterns = [
     path("projects/<slug:slug>/rounds/new/", views.round_new, name="round-new"),
     path("projects/<slug:slug>/rounds/<int:number>/", views.round_page, name="round-page"),
+    path("projects/<slug:slug>/rounds/<int:number>/sections/", views.round_sections, name="round-sections"),
+    path("projects/<slug:slug>/rounds/<int:number>/samples/", views.round_samples, name="round-samples"),
     path("projects/<slug:slug>/rounds/<int:number>/<str:action>/", views.round_action, name="round-action"),
 ]

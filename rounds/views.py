@@ -6,17 +6,16 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from common.errors import DomainError
-from labeling.services import open_leases
 from labeling.services.projects import project_get_for_user
-from rounds import selectors
-from rounds.charts import line_chart_svg
+from rounds import page, selectors
 from rounds.config import PAIR_KINDS
 from rounds.models import RoundState
+from rounds.phases.labeling import round_labeling_check
 from rounds.services import lifecycle
 
 ACTIONS = {
@@ -90,58 +89,56 @@ def round_action(request, slug, number, action):
     if action not in ACTIONS:
         raise Http404(f"Unknown action {action!r}.")
     try:
-        ACTIONS[action](selectors.round_for(project=project, number=number), request.user)
+        ACTIONS[action](_round(project, number), request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("round-page", slug=slug, number=number)
 
 
+def _round(project, number):
+    try:
+        return selectors.round_for(project=project, number=number)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+
+
 @login_required
 def round_page(request, slug, number):
     project = _project(request, slug)
-    try:
-        r = selectors.round_for(project=project, number=number)
-    except DomainError as exc:
-        raise Http404(exc.message) from exc
-    status = selectors.round_status(training_round=r)
-    curve = (r.metrics.get("ppo") or {}).get("curve") or []
-    steps = [c["step"] for c in curve]
-    charts = [
-        line_chart_svg(xs=steps, ys=[c.get("score") for c in curve], title="PPO: reward-model score"),
-        line_chart_svg(xs=steps, ys=[c.get("kl") for c in curve], title="PPO: KL to the reference", color="#dc2626"),
-    ]
-    return render(request, "rounds/round_detail.html", {
-        "project": project, "round": r, "status": status, "charts": charts,
-        "estimate": r.compute_estimate, "compute_rows": _compute_rows(r),
-        "actions": _actions_for(r.state),
-        "lease_holders": open_leases.open_lease_holders(project=project) if r.state == RoundState.LABELING else [],
+    context = page.round_page_context(project=project, training_round=_round(project, number))
+    return render(request, "rounds/round_detail.html", context)
+
+
+@login_required
+def round_sections(request, slug, number):
+    """The round page's sections as HTML, for the page's polling; it doubles as the labeling-target check."""
+    project = _project(request, slug)
+    r = _round(project, number)
+    if r.state == RoundState.LABELING:
+        round_labeling_check(round_id=r.id)
+    context = page.round_page_context(project=project, training_round=r)
+    return JsonResponse({
+        "state": context["round"].state, "poll_ms": context["poll_ms"],
+        "sections": page.round_sections_render(request=request, context=context),
     })  # fmt: skip
 
 
-# Button labels of the round actions (the URL keeps the action's slug).
-ACTION_LABELS = {"start": "Start", "cancel": "Cancel", "resume": "Resume", "close-labeling": "Close labeling now"}
+SAMPLE_ORDER_LABELS = (
+    ("difference", "largest gain first"),
+    ("-difference", "largest loss first"),
+    ("prompt", "prompt order"),
+)
 
 
-def _actions_for(state: str) -> list[dict[str, str]]:
-    """The actions that make sense in a state: Resume only after a failure, never on a phase that is running."""
-    names = {
-        "created": ["start", "cancel"],
-        "labeling": ["close-labeling", "cancel"],
-        "failed": ["resume", "cancel"],
-        "done": [],
-        "cancelled": [],
-    }.get(state, ["cancel"])
-    return [{"name": name, "label": ACTION_LABELS[name]} for name in names]
-
-
-def _compute_rows(r) -> list[dict]:
-    achieved = r.compute_achieved or {}
-    return [
-        {
-            "phase": phase,
-            "flops": value,
-            "seconds": (achieved.get(phase) or {}).get("seconds"),
-            "flops_per_second": (achieved.get(phase) or {}).get("flops_per_second"),
-        }
-        for phase, value in (r.compute_estimate.get("flops") or {}).items()
-    ]
+@login_required
+def round_samples(request, slug, number):
+    project = _project(request, slug)
+    r = _round(project, number)
+    order = request.GET.get("order", "difference")
+    try:
+        rows = selectors.round_evaluation_samples(training_round=r, order=order)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    return render(request, "rounds/round_samples.html", {
+        "project": project, "round": r, "rows": rows, "order": order, "orders": SAMPLE_ORDER_LABELS,
+    })  # fmt: skip

@@ -3,6 +3,7 @@ policy evaluation (training.ppo.evaluate); new-vs-previous pairs go to labelers 
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from rounds.models import RoundState, TrainingRound
 from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store
 
 NEW_SEED_OFFSET, PREVIOUS_SEED_OFFSET = 777, 778
+SAMPLES_FILE = "evaluation_samples.json"
+"""Per held-out prompt: both policies' responses with their reward-model scores, in the round's folder."""
 
 
 def evaluation_prompts(*, training_round: TrainingRound, settings: RoundSettings) -> list[Prompt]:
@@ -48,6 +51,7 @@ def round_evaluate(run: PhaseRun) -> None:
     summary_previous = ml_bridge.evaluation_summary(previous)
     kl_previous = summary_new["kl"]
     kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(new, reference=1)["kl"]
+    samples_path = evaluation_samples_write(folder=run.folder, prompts=prompts, new=new, previous=previous)
     with transaction.atomic():
         rng = random.Random(settings.seed + r.number)
         rows = []
@@ -67,9 +71,28 @@ def round_evaluate(run: PhaseRun) -> None:
                 "rm_score_previous": summary_previous["score"], "rm_score_raw_new": summary_new["score_raw"],
                 "rm_score_raw_previous": summary_previous["score_raw"], "eos_rate_new": summary_new["eos_rate"],
                 "eos_rate_previous": summary_previous["eos_rate"], "kl_vs_previous": kl_previous,
-                "kl_vs_initial": kl_initial, "human_eval_pairs": pairs,
+                "kl_vs_initial": kl_initial, "human_eval_pairs": pairs, "samples_file": str(samples_path),
             }},
         )  # fmt: skip
+
+
+def evaluation_samples_write(*, folder: Path, prompts: list[Prompt], new: list, previous: list) -> Path:
+    """Write the held-out prompts with the new and the previous policy's response and scores side by side
+    (read back by rounds.selectors.round_evaluation_samples). Written whole, then renamed into place."""
+
+    def side(evaluated) -> dict:
+        return {"text": evaluated.text, "score": evaluated.score, "score_raw": evaluated.score_raw,
+                "has_eos": evaluated.has_eos, "num_tokens": evaluated.num_tokens}  # fmt: skip
+
+    rows = [
+        {"prompt_id": p.id, "prompt": p.text, "new": side(n), "previous": side(o)}
+        for p, n, o in zip(prompts, new, previous, strict=True)
+    ]
+    path = folder / SAMPLES_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"rows": rows}, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def _params(settings: RoundSettings, evaluated, training_round: TrainingRound) -> dict:
