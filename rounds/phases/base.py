@@ -184,10 +184,15 @@ def batch_prompts(*, training: list[Prompt], settings: RoundSettings, number: in
     return [training[(offset + i) % len(training)] for i in range(size)]
 
 
+def storable_text(text: str) -> str:
+    """A generated response as it is stored and shown: PostgreSQL text cannot hold NUL, which an untrained
+    model may emit."""
+    return text.replace("\x00", "\ufffd")
+
+
 def sample_store(*, prompt: Prompt, policy_id: int, text: str, params: dict[str, Any]) -> Sample:
-    """A generated response as a Sample row (one row per prompt, policy and text). PostgreSQL text cannot
-    hold NUL, which an untrained model may emit."""
-    text = text.replace("\x00", "\ufffd")
+    """A generated response as a Sample row (one row per prompt, policy and text), as storable_text."""
+    text = storable_text(text)
     sample, _ = Sample.objects.get_or_create(
         prompt=prompt, policy_id=policy_id, content_hash=content_hash(text),
         defaults={"text": text, "generation_params": params},

@@ -14,7 +14,7 @@ from labeling.services.pairs import PairRow, pairs_create
 from rounds import ml_bridge
 from rounds.config import RoundSettings
 from rounds.models import RoundState, TrainingRound
-from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store
+from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store, storable_text
 
 NEW_SEED_OFFSET, PREVIOUS_SEED_OFFSET = 777, 778
 SAMPLES_FILE = "evaluation_samples.json"
@@ -81,7 +81,7 @@ def evaluation_samples_write(*, folder: Path, prompts: list[Prompt], new: list, 
     (read back by rounds.selectors.round_evaluation_samples). Written whole, then renamed into place."""
 
     def side(evaluated) -> dict:
-        return {"text": evaluated.text, "score": evaluated.score, "score_raw": evaluated.score_raw,
+        return {"text": storable_text(evaluated.text), "score": evaluated.score, "score_raw": evaluated.score_raw,
                 "has_eos": evaluated.has_eos, "num_tokens": evaluated.num_tokens}  # fmt: skip
 
     rows = [

@@ -14,6 +14,7 @@ from rounds.models import RoundState, TrainingRound
 from rounds.phases.evaluation import evaluation_prompts
 from rounds.phases.inline import round_run_inline
 from rounds.phases.reward import heldout_fallback
+from rounds.selectors import round_evaluation_samples
 from rounds.services.lifecycle import round_create, round_start
 from rounds.simulation import simulated_labelers_run
 from training.ppo.evaluate import policy_evaluate
@@ -83,6 +84,18 @@ def test_a_small_round_runs_to_done_and_holds_out_a_prompt_when_the_export_has_n
     assert evaluation["kl_vs_initial"] == evaluation["kl_vs_previous"]  # round 1: previous = initial
     assert evaluation["human_eval_pairs"] == Pair.objects.filter(project=fable_project, batch=r.eval_batch).count()
     assert TrainingRound.objects.get(id=r.id).phase_seconds.keys() == set(phases)
+
+    # Each held-out prompt's two responses and scores are kept for the samples view; they make up the means.
+    samples = round_evaluation_samples(training_round=r, order="prompt")
+    heldout = evaluation_prompts(training_round=r, settings=settings)
+    assert [row["prompt"] for row in samples] == [p.text for p in heldout]
+    for side, mean in (("new", "rm_score_new"), ("previous", "rm_score_previous")):
+        assert sum(row[side]["score"] for row in samples) / len(samples) == pytest.approx(evaluation[mean], abs=1e-6)
+    queued = Pair.objects.filter(project=fable_project, batch=r.eval_batch).select_related("sample_a", "sample_b")
+    texts = {(row["new"]["text"], row["previous"]["text"]) for row in samples}
+    for pair in queued:  # the pairs humans judge are those same responses
+        by_policy = {pair.sample_a.policy_id: pair.sample_a.text, pair.sample_b.policy_id: pair.sample_b.text}
+        assert (by_policy[r.new_policy_id], by_policy[r.policy_id]) in texts
 
 
 def example(prompt: str) -> PreferenceExample:
