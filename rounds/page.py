@@ -15,12 +15,11 @@ from rounds import selectors
 from rounds.charts import line_chart_svg
 from rounds.models import RoundState, TrainingRound
 from rounds.services.progress import heartbeat_is_stale
-from rounds.services.state import PHASES
+from rounds.services.state import PHASES, TERMINAL
 
 SECTIONS = ("head", "now", "leases", "timeline", "compute", "reward_model", "ppo", "evaluation")
 """Section names, in page order; each is rounds/sections/<name>.html."""
-FINISHED = (RoundState.DONE, RoundState.CANCELLED)
-POLL_MS_RUNNING, POLL_MS_FINISHED = 3000, 20000
+POLL_MS_RUNNING, POLL_MS_TERMINAL = 3000, 20000
 """A finished round still changes (humans judge its evaluation pairs), only slowly."""
 
 ACTION_LABELS = {"start": "Start", "cancel": "Cancel", "resume": "Resume", "close-labeling": "Close labeling now"}
@@ -32,7 +31,7 @@ def round_actions(training_round: TrainingRound) -> list[dict[str, str]]:
     or whose worker stopped reporting (a stale heartbeat); never on a phase that is running; nothing once the
     round is done or cancelled."""
     r = training_round
-    if r.state in FINISHED:
+    if r.state in TERMINAL:
         return []
     names = {"created": ["start", "cancel"], "labeling": ["close-labeling", "cancel"], "failed": ["resume", "cancel"]}
     actions = list(names.get(r.state, ["cancel"]))
@@ -94,10 +93,11 @@ def round_page_context(*, project: Project, training_round: TrainingRound) -> di
         "project": project, "round": r, "status": selectors.round_status(training_round=r),
         "progress": progress_display(r), "charts": ppo_charts(r), "estimate": r.compute_estimate,
         "compute_rows": compute_rows(r), "actions": round_actions(r),
+        "phase_seconds": [(p, r.phase_seconds[p]) for p in PHASES if p in r.phase_seconds],
         "transitions": list(r.transitions.select_related("actor").order_by("created_at", "id")),
         "lease_holders": open_leases.open_lease_holders(project=project) if r.state == RoundState.LABELING else [],
         "has_samples": bool(evaluation.get("samples_file")),
-        "poll_ms": POLL_MS_FINISHED if r.state in FINISHED else POLL_MS_RUNNING,
+        "poll_ms": POLL_MS_TERMINAL if r.state in TERMINAL else POLL_MS_RUNNING,
         "sections_url": reverse("round-sections", args=[project.slug, r.number]),
     }  # fmt: skip
 

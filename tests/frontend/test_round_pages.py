@@ -70,4 +70,8 @@ def test_round_page_updates_in_place_and_the_round_pages_pass_axe(
     assert box is not None and box["width"] >= 400  # readable, not a thumbnail
     assert critical_violations(page) == []
     screenshot(page, "project-rounds-panel")
+    page.click("#new-round summary")
+    assert page.locator("#round-form button[type=submit]").get_attribute("class") == "button primary"
+    assert critical_violations(page) == []
     page.locator("#rounds").screenshot(path=str(SCREENSHOTS / "project-rounds-section.png"))
+    page.locator("#exports").screenshot(path=str(SCREENSHOTS / "project-exports-section.png"))

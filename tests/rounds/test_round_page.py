@@ -12,7 +12,7 @@ from common import clock
 from labeling.services.pairs import PairRow, pairs_create
 from labeling.stats.intervals import wilson_interval
 from rounds.models import RoundState, TrainingRound
-from rounds.page import POLL_MS_FINISHED, POLL_MS_RUNNING, SECTIONS
+from rounds.page import POLL_MS_TERMINAL, POLL_MS_RUNNING, SECTIONS
 from rounds.phases.base import sample_store
 from rounds.selectors import win_rate
 from rounds.services.lifecycle import round_create
@@ -50,7 +50,7 @@ def test_the_poll_renders_the_sections_the_page_shows_and_they_follow_the_round(
     assert "data-action" not in sections["head"] and "nothing left to do" in sections["head"]
     assert 'id="round-percent">100<' in sections["now"] and "every phase finished" in sections["now"]
     assert sections["ppo"].count("<polyline") == 2
-    assert client.get(f"{base}sections/").json()["poll_ms"] == POLL_MS_FINISHED > polled["poll_ms"] == POLL_MS_RUNNING
+    assert client.get(f"{base}sections/").json()["poll_ms"] == POLL_MS_TERMINAL > polled["poll_ms"] == POLL_MS_RUNNING
 
 
 def test_resume_is_offered_only_for_a_failed_or_lost_phase(fable_project, researcher, client):
