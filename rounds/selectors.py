@@ -115,6 +115,11 @@ SAMPLE_ORDERS = {
     "prompt": lambda row: row["index"],
 }
 """Orders of the evaluation samples: largest new-minus-previous score first, smallest first, prompt order."""
+SAMPLE_ORDER_LABELS = {
+    "difference": "largest gain first",
+    "-difference": "largest loss first",
+    "prompt": "prompt order",
+}
 
 
 def round_evaluation_samples(*, training_round: TrainingRound, order: str = "difference") -> list[dict[str, Any]]:

@@ -123,13 +123,6 @@ def round_sections(request, slug, number):
     })  # fmt: skip
 
 
-SAMPLE_ORDER_LABELS = (
-    ("difference", "largest gain first"),
-    ("-difference", "largest loss first"),
-    ("prompt", "prompt order"),
-)
-
-
 @login_required
 def round_samples(request, slug, number):
     project = _project(request, slug)
@@ -140,5 +133,6 @@ def round_samples(request, slug, number):
     except DomainError as exc:
         raise Http404(exc.message) from exc
     return render(request, "rounds/round_samples.html", {
-        "project": project, "round": r, "rows": rows, "order": order, "orders": SAMPLE_ORDER_LABELS,
+        "project": project, "round": r, "rows": rows, "order": order,
+        "orders": list(selectors.SAMPLE_ORDER_LABELS.items()),
     })  # fmt: skip

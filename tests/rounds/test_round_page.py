@@ -12,7 +12,7 @@ from common import clock
 from labeling.services.pairs import PairRow, pairs_create
 from labeling.stats.intervals import wilson_interval
 from rounds.models import RoundState, TrainingRound
-from rounds.page import POLL_MS_TERMINAL, POLL_MS_RUNNING, SECTIONS
+from rounds.page import POLL_MS_RUNNING, POLL_MS_TERMINAL, SECTIONS
 from rounds.phases.base import sample_store
 from rounds.selectors import win_rate
 from rounds.services.lifecycle import round_create
