@@ -53,6 +53,17 @@ def test_the_poll_renders_the_sections_the_page_shows_and_they_follow_the_round(
     assert client.get(f"{base}sections/").json()["poll_ms"] == POLL_MS_TERMINAL > polled["poll_ms"] == POLL_MS_RUNNING
 
 
+def test_only_researchers_see_the_sections_and_samples(fable_project, researcher, labeler):
+    r = round_create(project=fable_project, created_by=researcher, settings=TINY_SETTINGS)
+    base = f"/projects/{fable_project.slug}/rounds/{r.number}/"
+    client = APIClient()
+    client.force_login(labeler)
+    assert client.get(f"{base}sections/").status_code == 404
+    assert client.get(f"{base}samples/").status_code == 404
+    anonymous = APIClient().get(f"{base}sections/")
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+
+
 def test_resume_is_offered_only_for_a_failed_or_lost_phase(fable_project, researcher, client):
     r = round_create(project=fable_project, created_by=researcher, settings=TINY_SETTINGS)
     url = f"/projects/{fable_project.slug}/rounds/{r.number}/sections/"
