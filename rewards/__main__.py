@@ -80,9 +80,24 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_baseline(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True, help="pairs to evaluate, TRL JSONL")
+
+
+def _run_baseline(args: argparse.Namespace) -> int:
+    from rewards.data import load_preferences
+    from rewards.metrics import shorter_response_baseline
+
+    examples = load_preferences(args.data)
+    metrics = shorter_response_baseline([e.chosen for e in examples], [e.rejected for e in examples])
+    print(json.dumps({k: v for k, v in metrics.items() if k != "calibration"}, indent=2))
+    return 0
+
+
 SUBCOMMANDS = {
     "train": ("train a reward model on preference pairs", _configure_train, _run_train),
     "evaluate": ("held-out accuracy (with 95%% CI) of a reward model", _configure_evaluate, _run_evaluate),
+    "baseline": ("accuracy of 'the shorter response is chosen' on the same pairs", _configure_baseline, _run_baseline),
 }
 
 

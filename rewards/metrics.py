@@ -17,7 +17,7 @@ def pairwise_calibration(margins: np.ndarray, *, bins: int = 10) -> dict[str, An
     mean confidence, accuracy and count, plus the expected calibration error (count-weighted).
     """
     margins = np.asarray(margins, dtype=np.float64)  # (N,)
-    p_chosen = 1.0 / (1.0 + np.exp(-margins))
+    p_chosen = 0.5 * (1.0 + np.tanh(margins / 2.0))  # sigmoid without overflow on large margins
     confidence = np.maximum(p_chosen, 1.0 - p_chosen)
     correct = margins > 0
     edges = np.linspace(0.5, 1.0, bins + 1)
@@ -58,3 +58,11 @@ def preference_metrics(chosen_scores: np.ndarray, rejected_scores: np.ndarray, *
         "margin_mean": float(margins.mean()) if n else float("nan"),
         "calibration": pairwise_calibration(margins, bins=bins) if n else {"bins": [], "ece": float("nan")},
     }
+
+
+def shorter_response_baseline(chosen: list[str], rejected: list[str]) -> dict[str, Any]:
+    """The trivial reward model "the shorter response is better" (score = minus its characters), scored
+    as any reward model is: equal lengths count as wrong. A learned model must beat it to show it reads content."""
+    return preference_metrics(
+        -np.array([len(t) for t in chosen], dtype=np.float64), -np.array([len(t) for t in rejected], dtype=np.float64)
+    )

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from rewards.data import save_preferences
 
@@ -55,12 +56,29 @@ def test_train_cli_with_local_folder(tiny_base, tmp_path):
     assert (tmp_path / "rm" / "reward_config.json").is_file()
 
 
+def test_baseline_cli_scores_the_shorter_response(tmp_path):
+    from rewards.data import PreferenceExample
+
+    rows = [
+        PreferenceExample("p1", "short", "a longer answer"),  # shorter chosen: right
+        PreferenceExample("p2", "a longer answer", "short"),  # longer chosen: wrong
+        PreferenceExample("p3", "same!", "equal"),  # equal lengths count as wrong, as a tied reward model's do
+        PreferenceExample("p4", "ok", "not ok at all"),  # right
+    ]
+    save_preferences(tmp_path / "pairs.jsonl", rows)
+    done = _run("baseline", "--data", str(tmp_path / "pairs.jsonl"))
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)
+    assert metrics["n"] == 4 and metrics["accuracy"] == 0.5
+    assert metrics["ci95"] == pytest.approx(list(proportion_confint(2, 4, alpha=0.05, method="wilson")), abs=1e-12)
+
+
 def test_cli_errors_are_clear(tmp_path):
     done = _run("evaluate", "--model", str(tmp_path), "--data", str(tmp_path / "missing.jsonl"))
     assert done.returncode == 2 and "error:" in done.stderr
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["evaluate", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["evaluate", "--help"], ["baseline", "--help"]])
 def test_help_renders(argv, capsys):
     from rewards.__main__ import main
 
