@@ -8,4 +8,9 @@ urlpatterns = [
     path("projects/<slug:slug>/rounds/new/", views.round_new, name="round-new"),
     path("projects/<slug:slug>/rounds/<int:number>/", views.round_page, name="round-page"),
     path("projects/<slug:slug>/rounds/<int:number>/<str:action>/", views.round_action, name="round-action"),
+    path(
+        "projects/<slug:slug>/rounds/<int:number>/launches/<str:phase>/<int:index>/log/",
+        views.launch_log,
+        name="round-launch-log",
+    ),
 ]

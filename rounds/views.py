@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -115,7 +115,20 @@ def round_page(request, slug, number):
         "estimate": r.compute_estimate, "compute_rows": _compute_rows(r),
         "actions": _actions_for(r.state),
         "lease_holders": open_leases.open_lease_holders(project=project) if r.state == RoundState.LABELING else [],
+        "launches": selectors.round_launches(training_round=r),
     })  # fmt: skip
+
+
+@login_required
+def launch_log(request, slug, number, phase, index):
+    """The tail of a launched child's log, as plain text (researchers of the project, as the round page)."""
+    project = _project(request, slug)
+    try:
+        r = selectors.round_for(project=project, number=number)
+        text = selectors.launch_log(training_round=r, phase=phase, index=index)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
 
 # Button labels of the round actions (the URL keeps the action's slug).
