@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 ProgressFn = Callable[[float, str], None]
 ACCELERATE_LAUNCH = (sys.executable, "-m", "accelerate.commands.launch")
@@ -98,7 +99,7 @@ def process_group_end(pgid: int, *, grace: float = TERMINATE_GRACE_SECONDS) -> N
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _pump(stream, log_path: Path, lines: queue.Queue) -> None:
+def _pump(stream: IO[str], log_path: Path, lines: queue.Queue[tuple[float, str]]) -> None:
     with open(log_path, "a", encoding="utf-8", errors="replace") as log:
         for line in stream:
             log.write(line)
@@ -130,6 +131,7 @@ def launch_run(
         errors="replace", start_new_session=True,
     )  # fmt: skip
     lines: queue.Queue[tuple[float, str]] = queue.Queue()
+    assert child.stdout is not None  # stdout=PIPE
     reader = threading.Thread(target=_pump, args=(child.stdout, log_path, lines), daemon=True)
     reader.start()
     last = (0.0, "launched")

@@ -234,15 +234,16 @@ ARBITER = {
     "EXPORT_STALE_SECONDS": env_int("ARBITER_EXPORT_STALE_SECONDS", 300),
     # How many times the sweeper re-queues one job whose worker died before marking it failed (retry by hand).
     "SWEEP_MAX_REQUEUES": env_int("ARBITER_SWEEP_MAX_REQUEUES", 2),
-    # The ML phases run as `accelerate launch` child processes: reward training and PPO on this many local
-    # processes (one per GPU), or as an accelerate config file describes (multi-GPU, multi-node, FSDP).
-    # A round's train_processes / accelerate_config settings override both.
-    "TRAIN_PROCESSES": env_int("ARBITER_TRAIN_PROCESSES", 1),
-    "ACCELERATE_CONFIG": env_str("ARBITER_ACCELERATE_CONFIG", "") or None,
-    # Accelerator memory of one training process in GiB; a round whose estimate exceeds it is refused before
-    # launch. Unset: no check.
-    "GPU_MEMORY_GB": env_float("ARBITER_GPU_MEMORY_GB", None),
 }
+
+# The ML phases run as `accelerate launch` child processes: reward training and PPO on this many local
+# processes (one per GPU), or as an accelerate config file describes (multi-GPU, multi-node, FSDP).
+# A round's train_processes / accelerate_config settings override both.
+ARBITER_TRAIN_PROCESSES = env_int("ARBITER_TRAIN_PROCESSES", 1)
+ARBITER_ACCELERATE_CONFIG: str | None = env_str("ARBITER_ACCELERATE_CONFIG", "") or None
+# Accelerator memory of one training process in GiB; a round whose estimate exceeds it is refused before
+# launch. Unset: no check.
+ARBITER_GPU_MEMORY_GB = env_float("ARBITER_GPU_MEMORY_GB", None)
 
 LOGGING = {
     "version": 1,

@@ -43,9 +43,8 @@ class LaunchShape:
 
 def launch_shape(settings: RoundSettings) -> LaunchShape:
     """The round's train_processes / accelerate_config, else the worker's ARBITER_ settings."""
-    arbiter = django_settings.ARBITER
-    processes = settings.train_processes or int(arbiter.get("TRAIN_PROCESSES") or 1)
-    config_file = settings.accelerate_config or arbiter.get("ACCELERATE_CONFIG") or None
+    processes = settings.train_processes or django_settings.ARBITER_TRAIN_PROCESSES
+    config_file = settings.accelerate_config or django_settings.ARBITER_ACCELERATE_CONFIG
     if config_file is not None and not Path(config_file).is_file():
         raise ValueError(f"the accelerate config file {config_file} does not exist on this worker")
     return LaunchShape(processes=processes, config_file=config_file)
@@ -64,6 +63,10 @@ def _record_update(*, round_id: int, phase: str, index: int | None, fields: dict
             entries[index].update(fields)
         TrainingRound.objects.filter(id=round_id).update(launches=launches)
         return index
+
+
+def _pid_record(*, round_id: int, phase: str, index: int, pid: int) -> None:
+    _record_update(round_id=round_id, phase=phase, index=index, fields={"pid": pid})
 
 
 def orphans_end(*, training_round: TrainingRound, phase: str) -> None:
@@ -118,9 +121,7 @@ def phase_launch(
         returncode = launch_run(
             command=command, log_path=log_path, progress=progress, cwd=django_settings.BASE_DIR,
             env={**os.environ, "HF_HUB_OFFLINE": "1"},
-            on_start=lambda pid: _record_update(
-                round_id=training_round.id, phase=phase, index=index, fields={"pid": pid}
-            ),
+            on_start=lambda pid: _pid_record(round_id=training_round.id, phase=phase, index=index, pid=pid),
         )  # fmt: skip
     finally:
         _record_update(
@@ -150,7 +151,7 @@ def memory_check(
 ) -> None:
     """Raise MemoryRefused when a phase's estimate (the round's model, LoRA or full, bf16 frozen weights as on an
     accelerator) exceeds ARBITER_GPU_MEMORY_GB per process; nothing when that is unset or the model unknown."""
-    available = django_settings.ARBITER.get("GPU_MEMORY_GB")
+    available: float | None = django_settings.ARBITER_GPU_MEMORY_GB
     shape = _model_shape(folder=folder, artifact=artifact) if available is not None else None
     if shape is None:
         return
