@@ -107,3 +107,21 @@ def test_a_config_file_sets_the_fields_and_options_given_beside_it_override_it(t
     config.write_text(json.dumps({"temprature": 0.3}))
     with pytest.raises(ValueError, match=r"unknown SamplingConfig field.*temprature"):
         dataclass_from_args(SamplingConfig, parser.parse_args(["--config", str(config)]))
+
+
+def test_an_accelerate_config_file_launches_the_entry_as_it_describes(tmp_path):
+    config = tmp_path / "accelerate.yaml"
+    config.write_text(
+        "compute_environment: LOCAL_MACHINE\ndistributed_type: 'NO'\nnum_machines: 1\nnum_processes: 1\n"
+        "mixed_precision: 'no'\nuse_cpu: true\n"
+    )
+    script = _script(
+        tmp_path,
+        "import json, os\n"
+        "print(json.dumps({'progress': 1.0, 'message': 'cpu=' + os.environ.get('ACCELERATE_USE_CPU', '')}))\n",
+    )[1:]
+    seen: list[tuple[float, str]] = []
+    command = accelerate_command(entry=script, config_file=config)
+    returncode = launch_run(command=command, log_path=tmp_path / "log", progress=lambda f, m: seen.append((f, m)))
+    assert returncode == 0, log_tail(tmp_path / "log")
+    assert (1.0, "cpu=True") in seen
