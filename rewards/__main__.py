@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rewards.config import RewardConfig
 from training.cli_args import add_dataclass_arguments, dataclass_from_args
+from training.commands import add_progress_argument, progress_reporter
 
 
 def _configure_train(parser: argparse.ArgumentParser) -> None:
@@ -19,15 +20,17 @@ def _configure_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", required=True, help="policy backbone: tiny, smollm2-135m or a local model folder")
     parser.add_argument("--out", type=Path, required=True, help="folder for the trained reward model")
     parser.add_argument("--eval-data", type=Path, help="held-out pairs; default: a seeded split of --data")
-    parser.add_argument("--eval-fraction", type=float, default=0.1, help="held-out share of --data without --eval-data")
+    parser.add_argument(
+        "--eval-fraction", type=float, default=0.1, help="held-out share of --data without --eval-data; 0: none"
+    )
     parser.add_argument("--limit", type=int, help="use only the first N training pairs (after the split)")
+    add_progress_argument(parser)
     add_dataclass_arguments(parser, RewardConfig)
 
 
 def _run_train(args: argparse.Namespace) -> int:
     from rewards.data import load_preferences
     from rewards.train import reward_model_train
-    from training.commands import tqdm_progress
     from training.distributed import launched_rank
     from training.loading import resolve_model
 
@@ -36,8 +39,8 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.eval_data is not None:
         held_out = load_preferences(args.eval_data)
     else:
-        if not 0 < args.eval_fraction < 1:
-            raise ValueError("--eval-fraction must be in (0, 1)")
+        if not 0 <= args.eval_fraction < 1:
+            raise ValueError("--eval-fraction must be in [0, 1)")
         order = list(range(len(train)))
         random.Random(config.seed).shuffle(order)
         cut = round(len(train) * args.eval_fraction)
@@ -47,11 +50,11 @@ def _run_train(args: argparse.Namespace) -> int:
     base = resolve_model(args.base)
     # Under `accelerate launch` TRL's Trainer splits the batches over the processes; one of them reports.
     main = launched_rank() == 0
-    progress, bar = tqdm_progress("reward model", enabled=main)
+    progress, close = progress_reporter(args, "reward model", enabled=main)
     result = reward_model_train(
         config=config, train=train, eval=held_out, base_model_dir=base, out_dir=args.out, progress=progress
     )
-    bar.close()
+    close()
     if not main:
         return 0
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("loss_history",)}
@@ -59,7 +62,7 @@ def _run_train(args: argparse.Namespace) -> int:
     summary["metrics"] = {k: v for k, v in result.metrics.items() if k != "calibration"}
     summary["ece"] = result.metrics.get("calibration", {}).get("ece")
     summary["loss_first_last"] = [result.loss_history[0], result.loss_history[-1]] if result.loss_history else []
-    print(json.dumps(summary, indent=2, default=str))
+    print(json.dumps(summary, indent=2, default=str), file=sys.stderr if args.progress == "json" else sys.stdout)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rewards.config import RewardConfig
@@ -58,6 +59,12 @@ class RoundSettings:
     """Rows per generation batch."""
     seed: int = 0
     """Seeds sampling, pair mixing and training."""
+    train_processes: int | None = None
+    """Local processes (one per GPU) for reward training and PPO; None = the worker's ARBITER_TRAIN_PROCESSES.
+    Sampling and evaluation run in one process."""
+    accelerate_config: str | None = None
+    """An `accelerate config` file that describes the training launch in full (processes, machines, FSDP);
+    None = the worker's ARBITER_ACCELERATE_CONFIG."""
     reward: RewardConfig = field(default_factory=RewardConfig)
     """The reward model's training config; as JSON, only the fields that differ from the round's defaults."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
@@ -171,6 +178,14 @@ def round_settings_parse(
         raise RoundSettingsError("base_model must be a model name or folder (or null).")
     if "pair_mix" in data:
         data["pair_mix"] = _check_pair_mix(data["pair_mix"])
+    processes = data.get("train_processes")
+    if processes is not None and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 1):
+        raise RoundSettingsError("train_processes must be an integer >= 1 (or null for the worker's setting).")
+    accelerate_config = data.get("accelerate_config")
+    if accelerate_config is not None and (
+        not isinstance(accelerate_config, str) or not Path(accelerate_config).is_file()
+    ):
+        raise RoundSettingsError(f"accelerate_config: no file {accelerate_config!r} (or null for the worker's).")
     if "cumulative" in data and not isinstance(data["cumulative"], bool):
         raise RoundSettingsError("cumulative must be true or false.")
     if "ppo_init" in data and data["ppo_init"] not in ("initial", "current"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +17,6 @@ from training.model_files import named_model_folder
 
 if TYPE_CHECKING:
     from rounds.models import TrainingRound
-
-ProgressFn = Callable[[float, str], None]
 
 
 def round_settings(training_round: TrainingRound) -> RoundSettings:
@@ -32,7 +30,7 @@ def model_dir(artifact: str) -> Path:
     """A policy's artifact (model name or folder) as a model folder; may build the tiny model or convert SmolLM2."""
     from training.loading import resolve_model
 
-    return Path(resolve_model(artifact))
+    return Path(resolve_model(artifact)).resolve()
 
 
 def model_dir_if_ready(artifact: str) -> Path | None:
@@ -47,10 +45,19 @@ def parameter_count(folder: Path) -> int:
     return model_files.parameter_count(folder)
 
 
-def samples_generate(*, folder: Path, prompts: Sequence[str], config, progress: ProgressFn | None) -> list:
-    from training.sampling import generate_samples
+def prompts_write(path: Path, prompts: Sequence[str]) -> Path:
+    """Prompts as the JSONL the engine commands read (`text` per line)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"text": p}, ensure_ascii=False) + "\n" for p in prompts), encoding="utf-8")
+    return path
 
-    return generate_samples(model_dir=folder, prompts=list(prompts), config=config, progress=progress)
+
+def samples_read(path: Path) -> list:
+    """The GeneratedSample rows `python -m training sample` wrote."""
+    from training.sampling import GeneratedSample
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [GeneratedSample(**json.loads(line)) for line in lines if line.strip()]
 
 
 def preferences_load(path: Path) -> list:
@@ -62,12 +69,19 @@ def preferences_load(path: Path) -> list:
     return load_preferences(path)
 
 
-def reward_train(*, config, train: list, eval: list, base: Path, out_dir: Path, progress: ProgressFn | None):
-    from rewards.train import reward_model_train
+def preferences_write(path: Path, examples: list) -> Path:
+    from rewards.data import save_preferences
 
-    return reward_model_train(
-        config=config, train=train, eval=eval, base_model_dir=base, out_dir=out_dir, progress=progress
-    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_preferences(path, examples)
+    return path
+
+
+def reward_summary_read(out_dir: Path) -> dict[str, Any]:
+    """What reward training saved beside the weights (reward_config.json): its result fields and config."""
+    from training.loading import REWARD_CONFIG_FILE
+
+    return json.loads((out_dir / REWARD_CONFIG_FILE).read_text(encoding="utf-8"))
 
 
 def dataclass_dict(config) -> dict[str, Any]:
@@ -79,18 +93,26 @@ def result_summary(result) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(result), default=str))
 
 
-def ppo_run(*, config, policy: Path, reward_model: Path, prompts: Sequence[str], out_dir: Path, progress):
-    from training.ppo.trainer import ppo_train
+@dataclasses.dataclass(frozen=True)
+class PPOOutcome:
+    policy_dir: Path
+    steps: int
+    episodes: int
+    metrics: list[dict[str, Any]]
+    """Every step's record of metrics.jsonl (steps before a resume included)."""
+    prompts_truncated: int
 
-    return ppo_train(
-        config=config,
-        policy_dir=policy,
-        reward_model_dir=reward_model,
-        prompts=list(prompts),
-        out_dir=out_dir,
-        progress=progress,
-        resume=True,
-    )
+
+def ppo_result_read(out_dir: Path) -> PPOOutcome:
+    """What `python -m training ppo --out out_dir` wrote: result.json and metrics.jsonl."""
+    from training.ppo.cli import RESULT_FILENAME
+
+    result = json.loads((out_dir / RESULT_FILENAME).read_text(encoding="utf-8"))
+    lines = Path(result["metrics_path"]).read_text(encoding="utf-8").splitlines()
+    return PPOOutcome(
+        policy_dir=Path(result["policy_dir"]), steps=result["steps"], episodes=result["episodes"],
+        metrics=[json.loads(line) for line in lines if line.strip()], prompts_truncated=result["prompts_truncated"],
+    )  # fmt: skip
 
 
 def responses_score(*, reward_model: Path, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
@@ -99,35 +121,26 @@ def responses_score(*, reward_model: Path, prompts: Sequence[str], responses: Se
     return reward_model_score(model_dir=reward_model, prompts=list(prompts), responses=list(responses))
 
 
-def policy_responses_evaluate(
-    *,
-    settings: RoundSettings,
-    policy: Path,
-    references: Sequence[Path],
-    reward_model: Path,
-    prompts: Sequence[str],
-    seed_offset: int,
-    progress: ProgressFn | None,
-) -> list:
-    """One response per prompt from `policy`, evaluated as PPO's own evaluation does (exact tokens, the
-    missing-EOS penalty, KL to each reference) with the round's sampling and PPO settings."""
-    from training.ppo.evaluate import responses_evaluate
+def evaluation_config(*, settings: RoundSettings, seed_offset: int) -> dict[str, Any]:
+    """The EvaluationConfig of `python -m training evaluate` from the round's sampling and PPO settings, so it
+    samples and scores as PPO does (exact tokens, the missing-EOS penalty)."""
+    from training.ppo.config import EvaluationConfig
 
-    return responses_evaluate(
-        policy_dir=policy,
-        reference_dirs=list(references),
-        prompts=list(prompts),
-        reward_model_dir=reward_model,
-        temperature=settings.ppo.temperature,
-        max_new_tokens=settings.max_new_tokens,
-        batch_size=settings.sampling_batch_size,
-        seed=settings.seed + seed_offset,
-        missing_eos_penalty=settings.ppo.missing_eos_penalty,
-        instruction_template=settings.instruction_template,
-        max_prompt_tokens=settings.ppo.max_prompt_tokens,
-        device=settings.ppo.device,
-        progress=progress,
-    )
+    config = EvaluationConfig(
+        temperature=settings.ppo.temperature, max_new_tokens=settings.max_new_tokens,
+        batch_size=settings.sampling_batch_size, seed=settings.seed + seed_offset,
+        missing_eos_penalty=settings.ppo.missing_eos_penalty, instruction_template=settings.instruction_template,
+        max_prompt_tokens=settings.ppo.max_prompt_tokens, device=settings.ppo.device,
+    )  # fmt: skip
+    return dataclass_dict(config)
+
+
+def evaluated_read(path: Path) -> list:
+    """The EvaluatedResponse rows `python -m training evaluate` wrote."""
+    from training.ppo.evaluate import EvaluatedResponse
+
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [EvaluatedResponse(**{**row, "kl": tuple(row["kl"])}) for row in rows]
 
 
 def evaluation_summary(rows: Sequence, *, reference: int = 0) -> dict[str, Any]:

@@ -58,6 +58,9 @@ class TrainingRound(models.Model):
     compute_achieved = models.JSONField(default=dict, blank=True)
     phase_seconds = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    # The child processes each ML phase launched, by phase: a list of {name, command, config, log, pid,
+    # returncode, started_at, finished_at}, one per launch (a resumed phase adds to its list).
+    launches = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

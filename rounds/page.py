@@ -17,7 +17,7 @@ from rounds.models import RoundState, TrainingRound
 from rounds.services.progress import heartbeat_is_stale
 from rounds.services.state import PHASES, TERMINAL
 
-SECTIONS = ("head", "now", "leases", "timeline", "compute", "reward_model", "ppo", "evaluation")
+SECTIONS = ("head", "now", "leases", "launches", "timeline", "compute", "reward_model", "ppo", "evaluation")
 """Section names, in page order; each is rounds/sections/<name>.html."""
 POLL_MS_RUNNING, POLL_MS_TERMINAL = 3000, 20000
 """A finished round still changes (humans judge its evaluation pairs), only slowly."""
@@ -96,6 +96,7 @@ def round_page_context(*, project: Project, training_round: TrainingRound) -> di
         "phase_seconds": [(p, r.phase_seconds[p]) for p in PHASES if p in r.phase_seconds],
         "transitions": list(r.transitions.select_related("actor").order_by("created_at", "id")),
         "lease_holders": open_leases.open_lease_holders(project=project) if r.state == RoundState.LABELING else [],
+        "launches": selectors.round_launches(training_round=r),
         "has_samples": bool(evaluation.get("samples_file")),
         "poll_ms": POLL_MS_TERMINAL if r.state in TERMINAL else POLL_MS_RUNNING,
         "sections_url": reverse("round-sections", args=[project.slug, r.number]),

@@ -136,3 +136,27 @@ def round_evaluation_samples(*, training_round: TrainingRound, order: str = "dif
         row["index"] = index
         row["difference"] = row["new"]["score"] - row["previous"]["score"]
     return sorted(rows, key=SAMPLE_ORDERS[order])
+
+
+LOG_VIEW_LINES = 200
+
+
+def round_launches(*, training_round: TrainingRound) -> list[dict[str, Any]]:
+    """The round's launched child processes in launch order, each with its command as one shell line."""
+    import shlex
+
+    rows = []
+    for phase, entries in (training_round.launches or {}).items():
+        for index, entry in enumerate(entries):
+            rows.append({**entry, "phase": phase, "index": index, "command_line": shlex.join(entry.get("command", []))})
+    return sorted(rows, key=lambda row: row.get("started_at") or "")
+
+
+def launch_log(*, training_round: TrainingRound, phase: str, index: int, lines: int = LOG_VIEW_LINES) -> str:
+    """The last `lines` lines of one launch's log; NotFound for a launch the round does not have."""
+    from training.launch import log_tail
+
+    entries = (training_round.launches or {}).get(phase) or []
+    if not 0 <= index < len(entries):
+        raise NotFound(f"Round {training_round.number} has no launch {index} in {phase}.")
+    return log_tail(entries[index]["log"], lines=lines)

@@ -10,4 +10,9 @@ urlpatterns = [
     path("projects/<slug:slug>/rounds/<int:number>/sections/", views.round_sections, name="round-sections"),
     path("projects/<slug:slug>/rounds/<int:number>/samples/", views.round_samples, name="round-samples"),
     path("projects/<slug:slug>/rounds/<int:number>/<str:action>/", views.round_action, name="round-action"),
+    path(
+        "projects/<slug:slug>/rounds/<int:number>/launches/<str:phase>/<int:index>/log/",
+        views.launch_log,
+        name="round-launch-log",
+    ),
 ]

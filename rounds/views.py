@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -136,3 +136,14 @@ def round_samples(request, slug, number):
         "project": project, "round": r, "rows": rows, "order": order,
         "orders": list(selectors.SAMPLE_ORDER_LABELS.items()),
     })  # fmt: skip
+
+
+@login_required
+def launch_log(request, slug, number, phase, index):
+    """The tail of a launched child's log, as plain text (researchers of the project, as the round page)."""
+    r = _round(_project(request, slug), number)
+    try:
+        text = selectors.launch_log(training_round=r, phase=phase, index=index)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")

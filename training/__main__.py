@@ -1,4 +1,4 @@
-"""`python -m training <subcommand>`: sampling, model conversion and PPO without Django."""
+"""`python -m training <subcommand>`: sampling, model conversion, PPO and policy evaluation without Django."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import sys
 
 from training.commands import BEST_OF_N, CONVERT_SMOLLM2, SAMPLE, Subcommand
-from training.ppo.cli import PPO
+from training.ppo.cli import EVALUATE, PPO
 
 # To add a subcommand: build a `Subcommand(help, configure, run)` next to its engine and list it here.
 SUBCOMMANDS: dict[str, Subcommand] = {
@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "sample": SAMPLE,
     "ppo": PPO,
     "best-of-n": BEST_OF_N,
+    "evaluate": EVALUATE,
 }
 
 

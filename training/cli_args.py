@@ -8,8 +8,10 @@ import dataclasses
 import functools
 import inspect
 import itertools
+import json
 import textwrap
 import typing
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -44,10 +46,17 @@ def _scalar_type(annotation: Any) -> type:
 
 
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
-    """One `--field-name` option per dataclass field; bool fields become --x / --no-x."""
+    """One `--field-name` option per dataclass field (bool fields become --x / --no-x), and `--config FILE`:
+    a JSON object of fields that the options given beside it override. Options left out keep no value in the
+    namespace, so the dataclass's own defaults apply."""
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
     group = parser.add_argument_group(cls.__name__)
+    group.add_argument(
+        "--config",
+        type=Path,
+        help=f"JSON file of {cls.__name__} fields (as the run saves them); options given here override it",
+    )
     for f in dataclasses.fields(cls):
         if f.name in skip or not f.init:
             continue
@@ -62,14 +71,31 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip:
         help_text = f"{docs.get(f.name, '')} (default: {default!r})".replace("%", "%%")  # argparse formats help
         if kind is bool:
             group.add_argument(
-                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help_text
+                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text
             )
         else:
-            group.add_argument(flag, dest=f.name, type=kind, default=default, help=help_text)
+            group.add_argument(flag, dest=f.name, type=kind, default=argparse.SUPPRESS, help=help_text)
+
+
+def config_file_load(cls: type, path: Path) -> dict[str, Any]:
+    """The fields of a `--config` JSON file; unknown fields are an error naming them."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of {cls.__name__} fields")
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls) if f.init})
+    if unknown:
+        raise ValueError(f"{path}: unknown {cls.__name__} field(s) {', '.join(unknown)}")
+    return data
 
 
 def dataclass_from_args(cls: type[T], args: argparse.Namespace, **overrides: Any) -> T:
+    """The dataclass from `--config` (if given), the options given, then `overrides`, in rising precedence."""
     names = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
-    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    config_path = getattr(args, "config", None)
+    values = config_file_load(cls, config_path) if config_path is not None else {}
+    values.update({name: getattr(args, name) for name in names if hasattr(args, name)})
     values.update(overrides)
     return cls(**values)

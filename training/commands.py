@@ -40,6 +40,31 @@ def tqdm_progress(desc: str, *, enabled: bool = True) -> tuple[Callable[[float, 
     return progress, bar
 
 
+PROGRESS_STYLES = ("bar", "json")
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        choices=PROGRESS_STYLES,
+        default="bar",
+        help='bar: a progress bar on stderr; json: one {"progress": f, "message": m} line per update on stdout',
+    )
+
+
+def progress_reporter(
+    args: argparse.Namespace, desc: str, *, enabled: bool = True
+) -> tuple[Callable[[float, str], None], Callable[[], None]]:
+    """The `progress(fraction, message)` callback that `--progress` asks for, and its closer. Only the main
+    process (`enabled`) reports."""
+    if getattr(args, "progress", "bar") == "json":
+        from training.launch import json_progress
+
+        return json_progress(enabled=enabled), lambda: None
+    progress, bar = tqdm_progress(desc, enabled=enabled)
+    return progress, bar.close
+
+
 def read_prompts(path: Path) -> list[str]:
     """JSONL prompts: each line an object with `text` or `prompt`, or a bare JSON string."""
     prompts: list[str] = []
@@ -78,6 +103,7 @@ def _configure_sample(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="tiny, smollm2-135m or a local model folder")
     parser.add_argument("--prompts", type=Path, required=True, help="JSONL of prompts (text/prompt field)")
     parser.add_argument("--out", type=Path, required=True, help="JSONL file to write samples to")
+    add_progress_argument(parser)
     add_dataclass_arguments(parser, SamplingConfig)
 
 
@@ -88,9 +114,9 @@ def _run_sample(args: argparse.Namespace) -> int:
     config = dataclass_from_args(SamplingConfig, args)
     prompts = read_prompts(args.prompts)
     model_dir = resolve_model(args.model)
-    progress, bar = tqdm_progress("sample")
+    progress, close = progress_reporter(args, "sample")
     samples = generate_samples(model_dir=model_dir, prompts=prompts, config=config, progress=progress)
-    bar.close()
+    close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as fh:
         for sample in samples:

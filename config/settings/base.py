@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import dj_database_url
 
-from .env import BASE_DIR, DATA_DIR, env_bool, env_int, env_list, env_str
+from .env import BASE_DIR, DATA_DIR, env_bool, env_float, env_int, env_list, env_str
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "arbiter-insecure-development-key-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -235,6 +235,15 @@ ARBITER = {
     # How many times the sweeper re-queues one job whose worker died before marking it failed (retry by hand).
     "SWEEP_MAX_REQUEUES": env_int("ARBITER_SWEEP_MAX_REQUEUES", 2),
 }
+
+# The ML phases run as `accelerate launch` child processes: reward training and PPO on this many local
+# processes (one per GPU), or as an accelerate config file describes (multi-GPU, multi-node, FSDP).
+# A round's train_processes / accelerate_config settings override both.
+ARBITER_TRAIN_PROCESSES = env_int("ARBITER_TRAIN_PROCESSES", 1)
+ARBITER_ACCELERATE_CONFIG: str | None = env_str("ARBITER_ACCELERATE_CONFIG", "") or None
+# Accelerator memory of one training process in GiB; a round whose estimate exceeds it is refused before
+# launch. Unset: no check.
+ARBITER_GPU_MEMORY_GB = env_float("ARBITER_GPU_MEMORY_GB", None)
 
 LOGGING = {
     "version": 1,

@@ -24,6 +24,11 @@ def env_int(name: str, default: int) -> int:
     return default if raw is None or raw == "" else int(raw)
 
 
+def env_float(name: str, default: float | None) -> float | None:
+    raw = os.environ.get(name)
+    return default if raw is None or raw == "" else float(raw)
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -15,6 +15,7 @@ from rounds import ml_bridge
 from rounds.config import RoundSettings
 from rounds.models import RoundState, TrainingRound
 from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store, storable_text
+from rounds.services.launch import phase_launch
 
 NEW_SEED_OFFSET, PREVIOUS_SEED_OFFSET = 777, 778
 SAMPLES_FILE = "evaluation_samples.json"
@@ -25,6 +26,29 @@ def evaluation_prompts(*, training_round: TrainingRound, settings: RoundSettings
     """The held-out prompts; a project too small to hold any out uses four of the round's own."""
     training, heldout = prompts_split(project=training_round.project, settings=settings)
     return heldout or batch_prompts(training=training, settings=settings, number=training_round.number)[:4]
+
+
+def _evaluate_launch(
+    run: PhaseRun,
+    *,
+    name: str,
+    policy: Path,
+    references: list[Path],
+    reward_model: Path,
+    prompts: Path,
+    seed_offset: int,
+    progress,
+) -> list:
+    """`python -m training evaluate` as a child process: PPO's own evaluation of one response per prompt."""
+    out = run.folder / "evaluation" / f"{name}.json"
+    phase_launch(
+        training_round=run.training_round, phase=run.phase, folder=run.folder, name=name,
+        entry=["-m", "training", "evaluate", "--policy", str(policy),
+               *[arg for ref in references for arg in ("--reference", str(ref))],
+               "--reward-model", str(reward_model), "--prompts", str(prompts), "--out", str(out)],
+        config=ml_bridge.evaluation_config(settings=run.settings, seed_offset=seed_offset), progress=progress,
+    )  # fmt: skip
+    return ml_bridge.evaluated_read(out)
 
 
 @phase(RoundState.EVALUATION)
@@ -39,13 +63,14 @@ def round_evaluate(run: PhaseRun) -> None:
     initial_dir = ml_bridge.model_dir(r.initial_policy.artifact_path)
     references = [previous_dir] if initial_dir == previous_dir else [previous_dir, initial_dir]
     reward_model = Path(r.reward_model.artifact_path)
-    new = ml_bridge.policy_responses_evaluate(
-        settings=settings, policy=new_dir, references=references, reward_model=reward_model, prompts=texts,
-        seed_offset=NEW_SEED_OFFSET, progress=run.progress.span(0.0, 0.6),
+    prompts_path = ml_bridge.prompts_write(run.folder / "evaluation" / "prompts.jsonl", texts)
+    new = _evaluate_launch(
+        run, name="evaluate-new", policy=new_dir, references=references, reward_model=reward_model,
+        prompts=prompts_path, seed_offset=NEW_SEED_OFFSET, progress=run.progress.span(0.0, 0.6),
     )  # fmt: skip
-    previous = ml_bridge.policy_responses_evaluate(
-        settings=settings, policy=previous_dir, references=[], reward_model=reward_model, prompts=texts,
-        seed_offset=PREVIOUS_SEED_OFFSET, progress=run.progress.span(0.6, 0.95),
+    previous = _evaluate_launch(
+        run, name="evaluate-previous", policy=previous_dir, references=[], reward_model=reward_model,
+        prompts=prompts_path, seed_offset=PREVIOUS_SEED_OFFSET, progress=run.progress.span(0.6, 0.95),
     )  # fmt: skip
     summary_new = ml_bridge.evaluation_summary(new)
     summary_previous = ml_bridge.evaluation_summary(previous)

@@ -1,5 +1,6 @@
-"""Running a started round to its end in this process (demo, tests), through the same phase services and
-failure rule a worker uses; nothing is enqueued for the phases."""
+"""Running a started round to its end from this process (demo, tests), through the same phase services and
+failure rule a worker uses; nothing is enqueued for the phases, and their ML work runs in the same launched
+child processes as under a worker (one code path)."""
 
 from __future__ import annotations
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.db import transaction
 
 from labeling.models import Policy, PolicyKind
 from rounds import ml_bridge
 from rounds.models import RoundState
 from rounds.phases.base import PhaseRun, phase, prompts_split
+from rounds.services.launch import launch_shape, memory_check, phase_launch
 
 CURVE_KEYS = ("step", "score", "kl", "non_score_reward", "entropy", "response_length", "eos_rate")
 
@@ -20,14 +19,19 @@ def round_policy_optimize(run: PhaseRun) -> None:
     start_policy = r.initial_policy if settings.ppo_init == "initial" else r.policy
     assert r.reward_model is not None, "reward training, the phase before, sets the round's reward model"
     training, _ = prompts_split(project=run.project, settings=settings)
-    result = ml_bridge.ppo_run(
-        config=settings.ppo,
-        policy=ml_bridge.model_dir(start_policy.artifact_path),
-        reward_model=Path(r.reward_model.artifact_path),
-        prompts=[p.text for p in training],
-        out_dir=run.folder / "ppo",
-        progress=run.progress,
-    )
+    policy_dir = ml_bridge.model_dir(start_policy.artifact_path)
+    shape = launch_shape(settings)
+    memory_check(settings=settings, folder=policy_dir, artifact=start_policy.artifact_path, phases=("ppo",))
+    prompts = ml_bridge.prompts_write(run.folder / "ppo_prompts.jsonl", [p.text for p in training])
+    out_dir = run.folder / "ppo"
+    # --resume: a rerun (after a crash, a cancel or a lost worker) continues from the run's last checkpoint.
+    phase_launch(
+        training_round=r, phase=run.phase, folder=run.folder, name="ppo",
+        entry=["-m", "training", "ppo", "--policy", str(policy_dir), "--reward-model", r.reward_model.artifact_path,
+               "--prompts", str(prompts), "--out", str(out_dir), "--resume"],
+        config=ml_bridge.dataclass_dict(settings.ppo), progress=run.progress, shape=shape,
+    )  # fmt: skip
+    result = ml_bridge.ppo_result_read(out_dir)
     curve = [{k: m.get(k) for k in CURVE_KEYS} for m in result.metrics]
     with transaction.atomic():
         policy, _ = Policy.objects.update_or_create(

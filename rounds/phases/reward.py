@@ -13,6 +13,7 @@ from rewards.data import PreferenceExample
 from rounds import ml_bridge
 from rounds.models import RewardModel, RoundState, TrainingRound
 from rounds.phases.base import PhaseRun, phase
+from rounds.services.launch import launch_shape, memory_check, phase_launch
 
 
 def round_training_batches(*, training_round: TrainingRound, cumulative: bool) -> list[str]:
@@ -86,12 +87,19 @@ def round_reward_train(run: PhaseRun) -> None:
         training_round=r, batches=batches, heldout_fraction=settings.rm_heldout_fraction, seed=settings.seed,
         folder=run.folder,
     )  # fmt: skip
+    base = ml_bridge.model_dir(r.initial_policy.artifact_path)
+    memory_check(settings=settings, folder=base, artifact=r.initial_policy.artifact_path, phases=("reward",))
     out_dir = run.folder / "reward_model"
-    result = ml_bridge.reward_train(
-        config=settings.reward, train=data.train, eval=data.held,
-        base=ml_bridge.model_dir(r.initial_policy.artifact_path), out_dir=out_dir, progress=run.progress,
+    inputs = run.folder / "reward_data"
+    train_path = ml_bridge.preferences_write(inputs / "train.jsonl", data.train)
+    held = ["--eval-data", str(ml_bridge.preferences_write(inputs / "heldout.jsonl", data.held))] if data.held else []
+    phase_launch(
+        training_round=r, phase=run.phase, folder=run.folder, name="reward-train",
+        entry=["-m", "rewards", "train", "--data", str(train_path), *(held or ["--eval-fraction", "0"]),
+               "--base", str(base), "--out", str(out_dir)],
+        config=ml_bridge.dataclass_dict(settings.reward), progress=run.progress, shape=launch_shape(settings),
     )  # fmt: skip
-    summary = ml_bridge.result_summary(result)
+    summary = ml_bridge.reward_summary_read(out_dir)
     heldout = summary["metrics"]
     parameters = (r.compute_estimate.get("workload") or {}).get("parameters")
     with transaction.atomic():

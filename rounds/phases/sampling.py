@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import cast
 
 from django.db import transaction
@@ -14,6 +15,7 @@ from rounds.models import RoundState, TrainingRound
 from rounds.pair_mix import pairs_plan
 from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store
 from rounds.services import compute
+from rounds.services.launch import memory_check, phase_launch
 
 
 def _store_samples(policy_id: int, prompts: list[Prompt], generated: list, round_id: int) -> dict[int, list[int]]:
@@ -29,6 +31,17 @@ def _store_samples(policy_id: int, prompts: list[Prompt], generated: list, round
     return by_prompt
 
 
+def _samples_launch(run: PhaseRun, *, name: str, model: Path, prompts: Path, config, progress) -> list:
+    """`python -m training sample` as a child process; its samples JSONL read back."""
+    out = run.folder / "sampling" / f"{name}.jsonl"
+    phase_launch(
+        training_round=run.training_round, phase=run.phase, folder=run.folder, name=name,
+        entry=["-m", "training", "sample", "--model", str(model), "--prompts", str(prompts), "--out", str(out)],
+        config=ml_bridge.dataclass_dict(config), progress=progress,
+    )  # fmt: skip
+    return ml_bridge.samples_read(out)
+
+
 @phase(RoundState.SAMPLING)
 def round_sample(run: PhaseRun) -> None:
     r, settings, progress = run.training_round, run.settings, run.progress
@@ -41,20 +54,21 @@ def round_sample(run: PhaseRun) -> None:
         TrainingRound.objects.filter(id=r.id).update(compute_estimate=estimate)
     with_initial = r.policy_id != r.initial_policy_id and settings.pair_mix.get("current_vs_initial", 0) > 0
     seed_offset = 1000 * r.number
-    current = ml_bridge.samples_generate(
-        folder=ml_bridge.model_dir(r.policy.artifact_path),
-        prompts=texts,
+    current_dir = ml_bridge.model_dir(r.policy.artifact_path)
+    memory_check(settings=settings, folder=current_dir, artifact=r.policy.artifact_path, phases=("sample",))
+    prompts = ml_bridge.prompts_write(run.folder / "sampling" / "prompts.jsonl", texts)
+    current = _samples_launch(
+        run, name="sample-current", model=current_dir, prompts=prompts,
         config=settings.sampling(samples_per_prompt=settings.samples_per_prompt, seed_offset=seed_offset),
         progress=progress.span(0.0, 0.6 if with_initial else 0.95),
-    )
+    )  # fmt: skip
     initial = []
     if with_initial:
-        initial = ml_bridge.samples_generate(
-            folder=ml_bridge.model_dir(r.initial_policy.artifact_path),
-            prompts=texts,
+        initial = _samples_launch(
+            run, name="sample-initial", model=ml_bridge.model_dir(r.initial_policy.artifact_path), prompts=prompts,
             config=settings.sampling(samples_per_prompt=1, seed_offset=seed_offset + 500),
             progress=progress.span(0.6, 0.95),
-        )
+        )  # fmt: skip
     progress(0.97, "building pairs")
     with transaction.atomic():
         current_ids = _store_samples(r.policy_id, batch, current, r.id)

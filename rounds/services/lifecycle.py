@@ -12,9 +12,11 @@ from django.db.models import Max
 from common import clock
 from common.errors import Conflict, DomainError, NotFound
 from labeling.models import Policy, PolicyKind, Project
-from rounds.config import RoundSettingsError, round_settings_parse
+from rounds import ml_bridge
+from rounds.config import RoundSettings, RoundSettingsError, round_settings_parse
 from rounds.models import RoundState, TrainingRound
 from rounds.services import compute
+from rounds.services.launch import MemoryRefused, memory_check
 from rounds.services.progress import heartbeat_is_stale
 from rounds.services.state import PHASES, round_lock, round_requeue, round_transition
 
@@ -74,6 +76,15 @@ def _current_policy(project: Project, policy_id: int | None, initial: Policy) ->
     return last.new_policy if last is not None and last.new_policy is not None else initial
 
 
+def check_memory_fits(*, settings: RoundSettings, artifact: str) -> None:
+    """DomainError when a phase of the round cannot fit the accelerator memory the worker declares
+    (ARBITER_GPU_MEMORY_GB), estimated from the policy's model shape, LoRA or full, and batch sizes."""
+    try:
+        memory_check(settings=settings, folder=ml_bridge.model_dir_if_ready(artifact), artifact=artifact)
+    except (MemoryRefused, ValueError) as exc:
+        raise DomainError(str(exc)) from exc
+
+
 @transaction.atomic
 def round_create(*, project: Project, created_by: User | None, settings: dict[str, Any] | None = None) -> TrainingRound:
     """A new round in state `created`, with validated settings and its compute estimate."""
@@ -86,6 +97,7 @@ def round_create(*, project: Project, created_by: User | None, settings: dict[st
     Project.objects.select_for_update().filter(id=project.id).first()  # serialise round numbering
     initial = initial_policy_ensure(project=project, base_model=parsed.base_model)
     current = _current_policy(project, parsed.policy_id, initial)
+    check_memory_fits(settings=parsed, artifact=current.artifact_path)
     number = (TrainingRound.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
     training_round = TrainingRound.objects.create(
         project=project,
@@ -104,6 +116,7 @@ def round_create(*, project: Project, created_by: User | None, settings: dict[st
 def round_start(*, training_round: TrainingRound, actor: User | None) -> TrainingRound:
     if training_round.state != RoundState.CREATED:
         raise Conflict(f"Round {training_round.number} was already started (it is {training_round.state}).")
+    check_memory_fits(settings=ml_bridge.round_settings(training_round), artifact=training_round.policy.artifact_path)
     return round_transition(
         round_id=training_round.id,
         to_state=RoundState.SAMPLING,

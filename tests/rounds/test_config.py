@@ -53,6 +53,9 @@ def test_json_keeps_only_the_overrides_and_round_trips():
         ({"ppo": []}, "ppo must be an object"),
         ({"base_model": " "}, "base_model"),
         ({"cumulative": "yes"}, "cumulative"),
+        ({"train_processes": 0}, "train_processes must be an integer >= 1"),
+        ({"train_processes": True}, "train_processes"),
+        ({"accelerate_config": "/no/such/accelerate.yaml"}, "accelerate_config: no file"),
     ],
 )
 def test_bad_settings_name_the_field(bad, message):
@@ -78,3 +81,12 @@ def test_parsing_settings_does_not_load_torch():
     code = "import sys, rounds.config; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_round_may_name_its_launch_processes_and_accelerate_config(tmp_path):
+    config = tmp_path / "accelerate.yaml"
+    config.write_text("num_processes: 2\n")
+    parsed = round_settings_parse({"train_processes": 2, "accelerate_config": str(config)})
+    assert (parsed.train_processes, parsed.accelerate_config) == (2, str(config))
+    assert round_settings_parse(parsed.to_dict()) == parsed
+    assert round_settings_parse({}).train_processes is None

@@ -1,34 +1,31 @@
 """Data parallelism on CPU with gloo: 1 and 2 processes give the same update, and a launched PPO run writes once.
 
-accelerate 1.15 runs `launch --cpu --num_processes N` as one process unless MPI is installed, so the
-tests launch N processes with `--multi_gpu`, which on a machine without GPUs is torchrun + gloo on CPU.
+The processes start as a round's phases start them (training.launch.accelerate_command): several with
+`--multi_gpu`, which on a machine without GPUs is torchrun + gloo on CPU.
 """
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from tests.training.ppo_fixtures import PROMPTS, tiny_policy_dir, tiny_reward_model_dir  # noqa: F401
+from training.launch import accelerate_command
 from training.loading import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
 STEP_SCRIPT = Path(__file__).with_name("ddp_step.py")
-ACCELERATE = [sys.executable, "-m", "accelerate.commands.launch"]
 
 
 def _launch(processes: int, *args: str, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    launcher = ["--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", "no"]
-    launcher += ["--dynamo_backend", "no", "--main_process_port", "0"]
-    launcher += ["--multi_gpu"] if processes > 1 else ["--cpu"]
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
     result = subprocess.run(
-        [*ACCELERATE, *launcher, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout
-    )
+        accelerate_command(entry=args, processes=processes), cwd=ROOT, env=environment, capture_output=True,
+        text=True, timeout=timeout,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
     return result
 

@@ -1,14 +1,19 @@
-"""`python -m training ppo`: parse options into a PPOConfig, run ppo_train with a progress bar, print a summary."""
+"""`python -m training ppo`: parse options into a PPOConfig, run ppo_train with a progress bar, print a summary;
+`python -m training evaluate`: one response per held-out prompt, scored and compared to reference policies."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from training.cli_args import add_dataclass_arguments, dataclass_from_args
-from training.commands import Subcommand, read_prompts, tqdm_progress
+from training.commands import Subcommand, add_progress_argument, progress_reporter, read_prompts
+
+RESULT_FILENAME = "result.json"
+"""What a PPO run wrote, beside its metrics.jsonl: policy folder, steps, episodes, prompts cut."""
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +29,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="continue from the checkpoint in --out when there is one (default: yes)",
     )
+    add_progress_argument(parser)
     add_dataclass_arguments(parser, PPOConfig)
 
 
@@ -41,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     group = process_group(config.device)
     with group.main_first():
         policy_dir = resolve_model(args.policy)
-    progress, bar = tqdm_progress("ppo", enabled=group.is_main)
+    progress, close = progress_reporter(args, "ppo", enabled=group.is_main)
     result = ppo_train(
         config=config,
         policy_dir=policy_dir,
@@ -51,9 +57,18 @@ def _run(args: argparse.Namespace) -> int:
         progress=progress,
         resume=args.resume,
     )
-    bar.close()
+    close()
     if not group.is_main:
         return 0
+    # Counted over every step in metrics.jsonl, so a resumed run reports the steps before the resume too.
+    truncated = sum(int(m.get("prompts_truncated", 0)) for m in result.metrics)
+    (args.out / RESULT_FILENAME).write_text(
+        json.dumps({
+            "policy_dir": str(result.policy_dir), "steps": result.steps, "episodes": result.episodes,
+            "metrics_path": str(result.metrics_path), "prompts_truncated": truncated,
+        }, indent=2) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
     last = result.metrics[-1]
     summary = {
         "policy": str(result.policy_dir),
@@ -62,10 +77,55 @@ def _run(args: argparse.Namespace) -> int:
         "metrics": str(result.metrics_path),
         **{key: last[key] for key in ("score", "kl", "entropy", "eos_rate", "response_length")},
     }
-    print(json.dumps(summary, indent=2))
-    if result.prompts_truncated:
-        print(f"note: {result.prompts_truncated} prompts were cut to --max-prompt-tokens", file=sys.stderr)
+    print(json.dumps(summary, indent=2), file=sys.stderr if args.progress == "json" else sys.stdout)
+    if truncated:
+        print(f"note: {truncated} prompts were cut to --max-prompt-tokens", file=sys.stderr)
+    return 0
+
+
+def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
+    from training.ppo.config import EvaluationConfig
+
+    parser.add_argument("--policy", required=True, help="policy to evaluate: tiny, smollm2-135m or a model folder")
+    parser.add_argument(
+        "--reference", action="append", default=[], help="reference policy to measure KL against (repeatable)"
+    )
+    parser.add_argument("--reward-model", required=True, type=Path, help="reward model folder that scores responses")
+    parser.add_argument("--prompts", required=True, type=Path, help="JSONL of prompts (text/prompt field)")
+    parser.add_argument("--out", required=True, type=Path, help="JSON file to write the evaluated responses to")
+    add_progress_argument(parser)
+    add_dataclass_arguments(parser, EvaluationConfig)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from training.loading import resolve_model
+    from training.ppo.config import EvaluationConfig
+    from training.ppo.evaluate import evaluation_summary, responses_evaluate
+
+    config = dataclass_from_args(EvaluationConfig, args)
+    if not (args.reward_model / "config.json").is_file():
+        raise FileNotFoundError(f"{args.reward_model}: not a model folder (no config.json)")
+    prompts = read_prompts(args.prompts)
+    progress, close = progress_reporter(args, "evaluate")
+    rows = responses_evaluate(
+        policy_dir=resolve_model(args.policy),
+        reference_dirs=[resolve_model(r) for r in args.reference],
+        prompts=prompts,
+        reward_model_dir=args.reward_model,
+        progress=progress,
+        **dataclasses.asdict(config),
+    )
+    close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False) + "\n", encoding="utf-8")
+    summary = evaluation_summary(rows)
+    print(json.dumps(summary, indent=2), file=sys.stderr if args.progress == "json" else sys.stdout)
     return 0
 
 
 PPO = Subcommand("fine-tune a policy with PPO against a reward model", _configure, _run)
+EVALUATE = Subcommand(
+    "sample one response per prompt as PPO does, score it and measure its KL to reference policies",
+    _configure_evaluate,
+    _run_evaluate,
+)

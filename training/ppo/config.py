@@ -132,3 +132,32 @@ class PPOConfig:
         if unknown:
             raise ValueError(f"{path}: unknown PPOConfig fields {unknown}")
         return cls(**data)
+
+
+@dataclass
+class EvaluationConfig:
+    """How `python -m training evaluate` samples and scores held-out responses (training.ppo.evaluate); a
+    round fills it from its sampling and PPO settings, so evaluation samples as PPO does."""
+
+    temperature: float = 0.7
+    """Sampling temperature (pure temperature sampling, as PPO)."""
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    """Response length cap in tokens."""
+    batch_size: int = 8
+    """Prompts per generation batch."""
+    seed: int = 0
+    """Seeds sampling."""
+    missing_eos_penalty: float = 1.0
+    """Subtracted from the score of responses without EOS, as in PPO."""
+    instruction_template: str = DEFAULT_INSTRUCTION_TEMPLATE
+    """User message built from each prompt; `{text}` is replaced by the prompt text."""
+    max_prompt_tokens: int = 512
+    """Formatted prompts longer than this keep only their last tokens."""
+    device: str | None = None
+    """torch device; None picks CUDA when available."""
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or self.batch_size < 1 or self.max_new_tokens < 1 or self.max_prompt_tokens < 1:
+            raise ValueError("temperature must be > 0; batch_size, max_new_tokens and max_prompt_tokens >= 1")
+        if "{text}" not in self.instruction_template:
+            raise ValueError("instruction_template must contain the placeholder {text}")
