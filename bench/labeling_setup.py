@@ -46,8 +46,8 @@ def _bench_line(i: int) -> str:
     return json.dumps(
         {
             "prompt": f"Bench prompt {i}: " + f"Summarise the passage about topic {i} in one sentence. " * 8,
-            "response_a": f"Answer A to {i}: " + "a plain, careful summary of the passage. " * 5,
-            "response_b": f"Answer B to {i}: " + "a shorter, looser take on the passage. " * 4,
+            "response_a": f"Answer A to {i}: " + "a plain, careful summary of the passage. " * 29,
+            "response_b": f"Answer B to {i}: " + "a shorter, looser take on the passage. " * 30,
             "policy_a": "bench-policy-a",
             "policy_b": "bench-policy-b",
             **gold,
@@ -55,7 +55,7 @@ def _bench_line(i: int) -> str:
     )
 
 
-# The same rows _bench_line describes, generated inside PostgreSQL; hashes as labeling.services.imports.content_hash.
+# Answers of about 1,200 characters, as in the Label Studio leg. The same rows _bench_line describes, generated inside PostgreSQL; hashes as labeling.services.imports.content_hash.
 _SQL_HASH = "encode(sha256(convert_to({col}, 'UTF8') || '\\x1f'::bytea), 'hex')"
 _SQL_PROMPTS = f"""
 INSERT INTO labeling_prompt (project_id, text, metadata, content_hash, created_at)
@@ -68,12 +68,12 @@ INSERT INTO labeling_sample (prompt_id, policy_id, text, content_hash, generatio
 SELECT s.prompt_id, s.policy_id, s.text, {_SQL_HASH.format(col="s.text")}, '{{}}'::jsonb, now()
 FROM (SELECT p.id AS prompt_id, %(policy_a)s AS policy_id,
              'Answer A to ' || split_part(substr(p.text, 14), ':', 1) || ': '
-             || repeat('a plain, careful summary of the passage. ', 5) AS text
+             || repeat('a plain, careful summary of the passage. ', 29) AS text
       FROM labeling_prompt p WHERE p.project_id = %(project)s AND p.id > %(after)s
       UNION ALL
       SELECT p.id, %(policy_b)s,
              'Answer B to ' || split_part(substr(p.text, 14), ':', 1) || ': '
-             || repeat('a shorter, looser take on the passage. ', 4)
+             || repeat('a shorter, looser take on the passage. ', 30)
       FROM labeling_prompt p WHERE p.project_id = %(project)s AND p.id > %(after)s) s
 """
 _SQL_PAIRS = """

@@ -32,13 +32,14 @@ def lease_options(project: Project) -> LeaseOptions:
 
 
 def assignments_expire_stale(*, project: Project | None = None, now: datetime | None = None) -> int:
-    """Return expired leases to the pool. Locks each lease, then its pair (the order every writer uses)."""
+    """Return expired leases to the pool. Locks each lease, then its pair (the order every writer uses).
+    Inside a caller's transaction it is part of that transaction (no savepoint)."""
     now = now or clock.now()
     expired = 0
     stale = Assignment.objects.filter(status=AssignmentStatus.OPEN, expires_at__lte=now)
     if project is not None:
         stale = stale.filter(pair__project=project)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         ids = list(
             stale.select_for_update(skip_locked=True).order_by("id").values_list("id", "pair_id")[:EXPIRY_SWEEP_LIMIT]
         )
@@ -69,6 +70,34 @@ def assignment_next(
     if project.archived_at is not None:
         raise ProjectArchived("This project is archived and hands out no new pairs.")
     options = lease_options(project)
+    prefer_gold = project.gold_rate > 0 and rng_uniform() < project.gold_rate
+    for attempt in range(3):
+        try:
+            # One transaction for the sweep, the resume and the new lease. A refusal is raised after it
+            # commits, so the expired leases it returned to the pool stay returned.
+            with transaction.atomic():
+                outcome = _lease_or_refusal(project, labeler, exclude_ids, now, options, prefer_gold, rng_coin)
+        except IntegrityError:
+            # The same labeler raced themselves (two tabs) to the same pair; take the next one.
+            if attempt == 2:
+                raise
+            continue
+        if isinstance(outcome, Assignment):
+            return outcome
+        raise outcome
+    raise QueueEmpty("Nothing left to label in this project for you.")
+
+
+def _lease_or_refusal(
+    project: Project,
+    labeler: User,
+    exclude_ids: tuple[int, ...],
+    now: datetime,
+    options: LeaseOptions,
+    prefer_gold: bool,
+    rng_coin,
+) -> Assignment | QueueEmpty | TooManyLeases:
+    """assignment_next's work inside its transaction: the lease to return, or the refusal to raise."""
     assignments_expire_stale(project=project, now=now)
     # One query for both the resume and the lease-cap check: the cap keeps this list short.
     open_leases = list(
@@ -82,45 +111,36 @@ def assignment_next(
     if resumable is not None:
         return resumable
     if len(open_leases) >= options.max_open_leases:
-        raise TooManyLeases(
+        return TooManyLeases(
             f"You already hold {options.max_open_leases} open pairs; submit or skip one first.",
             max_open_leases=options.max_open_leases,
         )
-    prefer_gold = project.gold_rate > 0 and rng_uniform() < project.gold_rate
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                pair = None
-                # Gold first at the gold rate; once the normal pairs are gone the unseen gold ones still come, so
-                # "Remaining" (which counts them) is what the labeler will actually be served.
-                for gold in (True, False) if prefer_gold else (False, True):
-                    pair = labeling_sql.next_pair_lock(
-                        project_id=project.id, labeler_id=labeler.pk, overlap=project.overlap, gold=gold
-                    )
-                    if pair is not None:
-                        break
-                if pair is None:
-                    raise QueueEmpty("Nothing left to label in this project for you. Thank you!")
-                swapped, expires_at = rng_coin(), now + timedelta(seconds=options.lease_seconds)
-                lease_id = labeling_sql.lease_insert(
-                    pair=pair, labeler_id=labeler.pk, swapped=swapped, created_at=now, expires_at=expires_at
-                )
-                lease = Assignment(
-                    id=lease_id,
-                    pair=pair,
-                    labeler=labeler,
-                    status=AssignmentStatus.OPEN,
-                    swapped=swapped,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-                lease._state.adding, lease._state.db = False, pair._state.db
-                return lease
-        except IntegrityError:
-            # The same labeler raced themselves (two tabs) to the same pair; take the next one.
-            if attempt == 2:
-                raise
-    raise QueueEmpty("Nothing left to label in this project for you.")
+    pair = None
+    # Gold first at the gold rate; once the normal pairs are gone the unseen gold ones still come, so
+    # "Remaining" (which counts them) is what the labeler will actually be served.
+    for gold in (True, False) if prefer_gold else (False, True):
+        pair = labeling_sql.next_pair_lock(
+            project_id=project.id, labeler_id=labeler.pk, overlap=project.overlap, gold=gold
+        )
+        if pair is not None:
+            break
+    if pair is None:
+        return QueueEmpty("Nothing left to label in this project for you. Thank you!")
+    swapped, expires_at = rng_coin(), now + timedelta(seconds=options.lease_seconds)
+    lease_id = labeling_sql.lease_insert(
+        pair=pair, labeler_id=labeler.pk, swapped=swapped, created_at=now, expires_at=expires_at
+    )
+    lease = Assignment(
+        id=lease_id,
+        pair=pair,
+        labeler=labeler,
+        status=AssignmentStatus.OPEN,
+        swapped=swapped,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    lease._state.adding, lease._state.db = False, pair._state.db
+    return lease
 
 
 def assignment_release(*, assignment: Assignment) -> bool:
