@@ -136,7 +136,9 @@ def label_studio_server(*, ls: LabelStudio, env: dict[str, str], port: int, work
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(command, cwd=ls.package_dir, env=env)
+    # Its start-up chatter and warnings go to a log in its data directory, not into the bench's report.
+    log = open(Path(env["BASE_DATA_DIR"]) / "gunicorn.log", "ab")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen(command, cwd=ls.package_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
         if server.poll() is not None:

@@ -17,8 +17,6 @@ from labeling.models import Assignment, AssignmentStatus, Pair, Project
 from . import labeling_sql
 
 EXPIRY_SWEEP_LIMIT = 200
-# What a labeler's screen shows; loaded with the lease so the API renders it without another query.
-LABELER_VIEW = ("pair__prompt", "pair__sample_a", "pair__sample_b")
 
 
 @dataclass(frozen=True)
@@ -36,12 +34,9 @@ def assignments_expire_stale(*, project: Project | None = None, now: datetime | 
     Inside a caller's transaction it is part of that transaction (no savepoint)."""
     now = now or clock.now()
     expired = 0
-    stale = Assignment.objects.filter(status=AssignmentStatus.OPEN, expires_at__lte=now)
-    if project is not None:
-        stale = stale.filter(pair__project=project)
     with transaction.atomic(savepoint=False):
-        ids = list(
-            stale.select_for_update(skip_locked=True).order_by("id").values_list("id", "pair_id")[:EXPIRY_SWEEP_LIMIT]
+        ids = labeling_sql.stale_leases_lock(
+            project_id=project.id if project is not None else None, now=now, limit=EXPIRY_SWEEP_LIMIT
         )
         for assignment_id, pair_id in ids:
             Assignment.objects.filter(id=assignment_id).update(status=AssignmentStatus.EXPIRED, closed_at=now)
@@ -100,13 +95,7 @@ def _lease_or_refusal(
     """assignment_next's work inside its transaction: the lease to return, or the refusal to raise."""
     assignments_expire_stale(project=project, now=now)
     # One query for both the resume and the lease-cap check: the cap keeps this list short.
-    open_leases = list(
-        Assignment.objects.filter(
-            labeler=labeler, pair__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
-        )
-        .select_related(*LABELER_VIEW)
-        .order_by("id")
-    )
+    open_leases = labeling_sql.open_leases_read(project_id=project.id, labeler_id=labeler.pk, now=now)
     resumable = next((lease for lease in open_leases if lease.id not in exclude_ids), None)
     if resumable is not None:
         return resumable

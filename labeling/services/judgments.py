@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 
 from common import clock
 from common.errors import (
@@ -29,7 +29,6 @@ from labeling.models import (
     Pair,
     PairFlag,
     Project,
-    ProjectMembership,
 )
 
 from . import labeling_sql
@@ -98,14 +97,7 @@ def check_judgment(*, project: Project, judgment: Judgment) -> None:
 
 
 def _lock_open_assignment(*, assignment_id: int, labeler: User, now: datetime) -> Assignment:
-    membership = ProjectMembership.objects.filter(project_id=OuterRef("pair__project_id"), user_id=labeler.pk)
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("pair__project")
-        .annotate(labeler_is_member=Exists(membership))
-        .filter(id=assignment_id)
-        .first()
-    )
+    assignment = labeling_sql.lease_lock(assignment_id=assignment_id, labeler_id=labeler.pk)
     if assignment is None or assignment.labeler_id != labeler.pk:
         raise NotFound("No such assignment of yours.")
     if assignment.status == AssignmentStatus.SUBMITTED:

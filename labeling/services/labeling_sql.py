@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import F
 
-from labeling.models import Assignment, AssignmentStatus, Comparison, Pair, Prompt, Sample
+from labeling.models import Assignment, AssignmentStatus, Comparison, Pair, Project, ProjectMembership, Prompt, Sample
 
 # The pair-locking query: a walk of the pair_queue index (project, is_gold, -submitted_count, -leased_count,
 # id), closest to completion first, skipping pairs this labeler already had and rows other transactions hold.
@@ -50,13 +50,115 @@ def next_pair_lock(*, project_id: int, labeler_id: int, overlap: int, gold: bool
     """The best pair for this labeler, row-locked, with its prompt and samples loaded (one statement)."""
     params = {"project": project_id, "gold": gold, "labeler": labeler_id, "overlap": overlap}
     pair = next(iter(Pair.objects.raw(next_pair_sql(gold=gold), params)), None)
-    if pair is None:
-        return None
+    return _with_screen(pair) if pair is not None else None
+
+
+def _with_screen(pair: Pair) -> Pair:
+    """Attach the prompt and samples whose texts came as screen_* columns (only their id and text)."""
     db = pair._state.db
     pair.prompt = Prompt.from_db(db, ["id", "text"], [pair.prompt_id, pair.__dict__.pop("screen_prompt")])
     pair.sample_a = Sample.from_db(db, ["id", "text"], [pair.sample_a_id, pair.__dict__.pop("screen_a")])
     pair.sample_b = Sample.from_db(db, ["id", "text"], [pair.sample_b_id, pair.__dict__.pop("screen_b")])
     return pair
+
+
+# Open leases past their expiry, row-locked (others' locked rows skipped), for the sweep that returns them.
+_STALE_LEASES_SQL = """
+SELECT a.id, a.pair_id
+FROM labeling_assignment a {join}
+WHERE a.status = %(open)s AND a.expires_at <= %(now)s {project}
+ORDER BY a.id
+LIMIT %(limit)s
+{lock}"""
+
+
+def stale_leases_lock(*, project_id: int | None, now: datetime, limit: int) -> list[tuple[int, int]]:
+    """(lease id, pair id) of up to `limit` expired open leases, of one project or all, locked (oldest first)."""
+    lock = "FOR UPDATE OF a SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = _STALE_LEASES_SQL.format(
+        join="JOIN labeling_pair p ON p.id = a.pair_id" if project_id is not None else "",
+        project="AND p.project_id = %(project)s" if project_id is not None else "",
+        lock=lock,
+    )
+    params = {"open": AssignmentStatus.OPEN.value, "now": now, "project": project_id, "limit": limit}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+# A labeler's live leases in a project, oldest first, with what their screens show; the lease cap keeps it short.
+_OPEN_LEASES_SQL = """
+SELECT a.id AS lease_id, a.status AS lease_status, a.swapped AS lease_swapped, a.created_at AS lease_created_at,
+       a.expires_at AS lease_expires_at, p.*, pr.text AS screen_prompt, sa.text AS screen_a, sb.text AS screen_b
+FROM labeling_assignment a
+JOIN labeling_pair p ON p.id = a.pair_id
+JOIN labeling_prompt pr ON pr.id = p.prompt_id
+JOIN labeling_sample sa ON sa.id = p.sample_a_id
+JOIN labeling_sample sb ON sb.id = p.sample_b_id
+WHERE a.labeler_id = %(labeler)s AND p.project_id = %(project)s AND a.status = %(open)s AND a.expires_at > %(now)s
+ORDER BY a.id"""
+
+
+def open_leases_read(*, project_id: int, labeler_id: int, now: datetime) -> list[Assignment]:
+    """The labeler's open, unexpired leases in the project (oldest first), pairs with prompt and samples loaded."""
+    params = {"project": project_id, "labeler": labeler_id, "open": AssignmentStatus.OPEN.value, "now": now}
+    leases = []
+    for pair in Pair.objects.raw(_OPEN_LEASES_SQL, params):
+        row = pair.__dict__
+        lease = Assignment.from_db(
+            pair._state.db,
+            ["id", "pair_id", "labeler_id", "status", "swapped", "created_at", "expires_at", "closed_at"],
+            [
+                row.pop("lease_id"),
+                pair.id,
+                labeler_id,
+                row.pop("lease_status"),
+                row.pop("lease_swapped"),
+                row.pop("lease_created_at"),
+                row.pop("lease_expires_at"),
+                None,
+            ],
+        )
+        lease.pair = _with_screen(pair)
+        leases.append(lease)
+    return leases
+
+
+_LEASE_COLUMNS = ("id", "pair_id", "labeler_id", "status", "swapped", "created_at", "expires_at", "closed_at")
+
+
+def _lease_lock_sql() -> str:
+    project_columns = ", ".join(f'pr."{f.column}"' for f in Project._meta.concrete_fields)
+    lock = "FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+    return f"""
+SELECT {", ".join(f"a.{c}" for c in _LEASE_COLUMNS)}, {project_columns},
+       EXISTS (SELECT 1 FROM {ProjectMembership._meta.db_table} m
+               WHERE m.project_id = p.project_id AND m.user_id = %(labeler)s) AS labeler_is_member
+FROM labeling_assignment a
+JOIN labeling_pair p ON p.id = a.pair_id
+JOIN {Project._meta.db_table} pr ON pr.id = p.project_id
+WHERE a.id = %(assignment)s
+{lock}"""
+
+
+def lease_lock(*, assignment_id: int, labeler_id: int) -> Assignment | None:
+    """The lease, row-locked, with its pair's project loaded (`lease.pair.project`; the pair holds only its id and
+    project) and `lease.labeler_is_member`: whether `labeler_id` is a member of that project. None if no such lease.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_lease_lock_sql(), {"assignment": assignment_id, "labeler": labeler_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    db = connection.alias
+    n = len(_LEASE_COLUMNS)
+    project_fields = Project._meta.concrete_fields
+    lease = Assignment.from_db(db, list(_LEASE_COLUMNS), list(row[:n]))
+    project = Project.from_db(db, [f.attname for f in project_fields], list(row[n : n + len(project_fields)]))
+    lease.pair = Pair.from_db(db, ["id", "project_id"], [lease.pair_id, project.id])
+    lease.pair.project = project
+    lease.labeler_is_member = bool(row[-1])
+    return lease
 
 
 _LEASE_INSERT_SQL = """

@@ -2,6 +2,7 @@
 and the labeling loop within its statement budget."""
 
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -9,6 +10,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from common.errors import QueueEmpty
 from labeling.models import Assignment, AssignmentStatus, Comparison, Pair
 from labeling.services.accounts import token_create
 from labeling.services.judgments import Judgment, comparison_submit_and_next
@@ -147,8 +149,17 @@ def test_parallel_labelers_looping_on_submit_respect_overlap_and_never_twice(mak
     def work(labeler):
         try:
             start.wait()
-            lease = assignment_next(project=project, labeler=labeler, rng_uniform=NEVER)
-            while lease is not None:
+            lease = None
+            while True:
+                if lease is None:
+                    try:
+                        lease = assignment_next(project=project, labeler=labeler, rng_uniform=NEVER)
+                    except QueueEmpty:
+                        # Places free up while others still hold leases; stop once nothing is in flight.
+                        if not Assignment.objects.filter(pair__project=project, status="open").exists():
+                            return
+                        time.sleep(0.01)
+                        continue
                 with lock:
                     seen.append((labeler.id, lease.pair_id))
                 done = comparison_submit_and_next(
