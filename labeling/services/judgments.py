@@ -96,17 +96,19 @@ def check_judgment(*, project: Project, judgment: Judgment) -> None:
         raise DomainError(f"Unknown flag reason {judgment.flag_reason!r}.")
 
 
-def _lock_open_assignment(*, assignment_id: int, labeler: User, now: datetime) -> Assignment:
-    assignment = labeling_sql.lease_lock(assignment_id=assignment_id, labeler_id=labeler.pk)
-    if assignment is None or assignment.labeler_id != labeler.pk:
+def _lock_open_assignment(*, assignment_id: int, labeler: User, now: datetime) -> labeling_sql.LockedLease:
+    """The labeler's open, unexpired lease, row-locked, with its project; raises the reason it cannot be judged."""
+    locked = labeling_sql.lease_lock(assignment_id=assignment_id, labeler_id=labeler.pk)
+    if locked is None or locked.lease.labeler_id != labeler.pk:
         raise NotFound("No such assignment of yours.")
+    assignment = locked.lease
     if assignment.status == AssignmentStatus.SUBMITTED:
         raise AlreadySubmitted("This pair was already submitted; revise the comparison instead.")
     if assignment.status != AssignmentStatus.OPEN:
         raise LeaseExpired(f"This pair is no longer yours to judge (it was {assignment.status}).")
     if assignment.expires_at <= now:
         raise LeaseExpired("Your time on this pair ran out and it went back to the pool. Load the next pair.")
-    return assignment
+    return locked
 
 
 def _close(assignment: Assignment, status: str, now: datetime, *, submitted: bool) -> None:
@@ -126,10 +128,11 @@ def comparison_submit(
 
 def _judgment_store(
     *, assignment_id: int, labeler: User, judgment: Judgment, now: datetime
-) -> tuple[Comparison, Assignment]:
-    """comparison_submit's work; also returns the locked lease (its pair and project loaded)."""
+) -> tuple[Comparison, labeling_sql.LockedLease]:
+    """comparison_submit's work; also returns the locked lease (its project loaded) and the labeler's membership."""
     with transaction.atomic():
-        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        locked = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        assignment = locked.lease
         project = assignment.pair.project
         check_judgment(project=project, judgment=judgment)
         row = labeling_sql.JudgmentRow(
@@ -149,7 +152,7 @@ def _judgment_store(
                 note=judgment.flag_note,
                 created_at=now,
             )
-    return comparison, assignment
+    return comparison, locked
 
 
 @dataclass(frozen=True)
@@ -184,10 +187,10 @@ def comparison_submit_and_next(
     admin) gets no next lease (NotFound as the refusal), as the next-pair endpoint would answer.
     """
     now = now or clock.now()
-    comparison, lease = _judgment_store(assignment_id=assignment_id, labeler=labeler, judgment=judgment, now=now)
-    project = lease.pair.project
+    comparison, locked = _judgment_store(assignment_id=assignment_id, labeler=labeler, judgment=judgment, now=now)
+    project = locked.lease.pair.project
     try:
-        if not (lease.labeler_is_member or is_admin(labeler)):
+        if not (locked.labeler_is_member or is_admin(labeler)):
             raise NotFound(f"No project {project.slug!r} that you are a member of.")
         upcoming = assignment_next(
             project=project,
@@ -205,7 +208,7 @@ def comparison_submit_and_next(
 def assignment_skip(*, assignment_id: int, labeler: User, now: datetime | None = None) -> None:
     now = now or clock.now()
     with transaction.atomic():
-        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now).lease
         _close(assignment, AssignmentStatus.SKIPPED, now, submitted=False)
 
 
@@ -219,7 +222,7 @@ def assignment_flag(
     if reason == FlagReason.OTHER and not note.strip():
         raise DomainError("Say what is wrong when flagging with reason 'other'.")
     with transaction.atomic():
-        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now).lease
         flag = PairFlag.objects.create(
             pair_id=assignment.pair_id, labeler=labeler, reason=reason, note=note, created_at=now
         )

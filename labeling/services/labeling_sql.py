@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import F
@@ -80,7 +81,7 @@ def stale_leases_lock(*, project_id: int | None, now: datetime, limit: int) -> l
         project="AND p.project_id = %(project)s" if project_id is not None else "",
         lock=lock,
     )
-    params = {"open": AssignmentStatus.OPEN.value, "now": now, "project": project_id, "limit": limit}
+    params: dict[str, Any] = {"open": AssignmentStatus.OPEN.value, "now": now, "project": project_id, "limit": limit}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(row[0], row[1]) for row in cursor.fetchall()]
@@ -141,10 +142,14 @@ WHERE a.id = %(assignment)s
 {lock}"""
 
 
-def lease_lock(*, assignment_id: int, labeler_id: int) -> Assignment | None:
-    """The lease, row-locked, with its pair's project loaded (`lease.pair.project`; the pair holds only its id and
-    project) and `lease.labeler_is_member`: whether `labeler_id` is a member of that project. None if no such lease.
-    """
+@dataclass(frozen=True)
+class LockedLease:
+    lease: Assignment  # its pair holds only its id and project, the project fully loaded
+    labeler_is_member: bool  # whether the labeler asked about is a member of the lease's project
+
+
+def lease_lock(*, assignment_id: int, labeler_id: int) -> LockedLease | None:
+    """The lease, row-locked, with its pair's project loaded; None if there is no such lease."""
     with connection.cursor() as cursor:
         cursor.execute(_lease_lock_sql(), {"assignment": assignment_id, "labeler": labeler_id})
         row = cursor.fetchone()
@@ -157,8 +162,7 @@ def lease_lock(*, assignment_id: int, labeler_id: int) -> Assignment | None:
     project = Project.from_db(db, [f.attname for f in project_fields], list(row[n : n + len(project_fields)]))
     lease.pair = Pair.from_db(db, ["id", "project_id"], [lease.pair_id, project.id])
     lease.pair.project = project
-    lease.labeler_is_member = bool(row[-1])
-    return lease
+    return LockedLease(lease=lease, labeler_is_member=bool(row[-1]))
 
 
 _LEASE_INSERT_SQL = """
@@ -181,7 +185,7 @@ def lease_insert(*, pair: Pair, labeler_id: int, swapped: bool, created_at: date
         )
         Pair.objects.filter(id=pair.id).update(leased_count=F("leased_count") + 1)
         return lease.id
-    params = {
+    params: dict[str, Any] = {
         "pair": pair.id,
         "labeler": labeler_id,
         "status": AssignmentStatus.OPEN.value,
@@ -244,7 +248,7 @@ def judgment_insert(*, assignment: Assignment, row: JudgmentRow, now: datetime) 
             leased_count=F("leased_count") - 1, submitted_count=F("submitted_count") + 1
         )
         return comparison
-    params = {
+    params: dict[str, Any] = {
         "assignment": assignment.id,
         "pair": assignment.pair_id,
         "labeler": assignment.labeler_id,

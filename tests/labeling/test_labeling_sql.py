@@ -50,8 +50,8 @@ def test_lease_lock_loads_the_project_and_says_whether_the_labeler_is_a_member(m
     lease = assignment_next(project=project, labeler=labeler, rng_uniform=NEVER)
     with transaction.atomic():
         locked = labeling_sql.lease_lock(assignment_id=lease.id, labeler_id=labeler.pk)
-        assert locked.pair.project == project and locked.pair.project.overlap == 2
-        assert (locked.status, locked.labeler_id, locked.labeler_is_member) == ("open", labeler.id, True)
+        assert locked.lease.pair.project == project and locked.lease.pair.project.overlap == 2
+        assert (locked.lease.status, locked.lease.labeler_id, locked.labeler_is_member) == ("open", labeler.id, True)
         assert labeling_sql.lease_lock(assignment_id=lease.id, labeler_id=make_user().pk).labeler_is_member is False
         assert labeling_sql.lease_lock(assignment_id=lease.id + 1000, labeler_id=labeler.pk) is None
     project_remove_member(project=project, user=labeler)
