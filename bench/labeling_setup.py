@@ -61,7 +61,7 @@ _SQL_PROMPTS = f"""
 INSERT INTO labeling_prompt (project_id, text, metadata, content_hash, created_at)
 SELECT %(project)s, t.text, '{{}}'::jsonb, {_SQL_HASH.format(col="t.text")}, now()
 FROM (SELECT 'Bench prompt ' || g || ': ' || repeat('Summarise the passage about topic ' || g || ' in one sentence. ', 8)
-        AS text FROM generate_series(%(lo)s, %(hi)s) g) t
+        AS text FROM generate_series(%(lo)s::int, %(hi)s::int) g) t
 """
 _SQL_SAMPLES = f"""
 INSERT INTO labeling_sample (prompt_id, policy_id, text, content_hash, generation_params, created_at)
@@ -79,8 +79,8 @@ FROM (SELECT p.id AS prompt_id, %(policy_a)s AS policy_id,
 _SQL_PAIRS = """
 INSERT INTO labeling_pair (project_id, prompt_id, sample_a_id, sample_b_id, batch, is_gold, gold_choice,
                            submitted_count, leased_count, created_at)
-SELECT %(project)s, p.id, a.id, b.id, '', n %% %(gold_every)s = 0,
-       CASE WHEN n %% %(gold_every)s = 0 THEN 'a' ELSE '' END, 0, 0, now()
+SELECT %(project)s, p.id, a.id, b.id, '', n %% %(gold_every)s::int = 0,
+       CASE WHEN n %% %(gold_every)s::int = 0 THEN 'a' ELSE '' END, 0, 0, now()
 FROM (SELECT id, split_part(substr(text, 14), ':', 1)::int AS n FROM labeling_prompt
       WHERE project_id = %(project)s AND id > %(after)s) p
 JOIN labeling_sample a ON a.prompt_id = p.id AND a.policy_id = %(policy_a)s
