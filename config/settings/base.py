@@ -70,10 +70,6 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DATABASE_SERVER_SIDE_BINDING", False):
-    # psycopg sends parameters apart from the SQL, and prepares a statement it has run 5 times on a connection
-    # (psycopg's prepare_threshold): PostgreSQL then skips parsing and planning the hot statements.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (gunicorn workers, a Celery worker) share the file. WAL lets readers run beside the one
     # writer; IMMEDIATE makes every transaction.atomic() take the write lock when it begins, so two writers
