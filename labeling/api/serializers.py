@@ -150,7 +150,9 @@ class SubmitSerializer(JudgmentSerializer):
         "POST /projects/{slug}/next/ in the lease's project; `exclude` lists leases the client already holds.",
     )
     progress = serializers.BooleanField(
-        required=False, default=False, help_text="Also return the labeler's counts, as GET .../progress/ `me`."
+        required=False,
+        default=False,
+        help_text="With `next`: also return the labeler's counts (GET .../progress/ `me`).",
     )
 
 
