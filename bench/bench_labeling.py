@@ -1,7 +1,10 @@
-"""Sustained next-pair + submit throughput over HTTP (gunicorn) against PostgreSQL with 100k pairs loaded.
+"""Sustained next-pair + submit throughput over HTTP (gunicorn) against PostgreSQL with 100k pairs loaded,
+and Label Studio on the same workload in the same run.
 
-    python bench/bench_labeling.py            # defaults: 100k pairs, 24 labelers, 60 s measured
-Prints judgments/s, p50/p99 latency per request type and per judgment, then checks the stored data.
+    python bench/bench_labeling.py                  # 100k pairs, 24 labelers, 60 s measured, then Label Studio
+    python bench/bench_labeling.py --no-label-studio
+Prints judgments/s, p50/p99 latency per request type and per judgment, checks the stored data, and prints the
+ratio to Label Studio's judgments/s.
 """
 
 from __future__ import annotations
@@ -15,13 +18,23 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from label_studio_side import (  # noqa: E402
+    label_studio_data_dir,
+    label_studio_database,
+    label_studio_env,
+    label_studio_load,
+    label_studio_prepare,
+    label_studio_server,
+)
 from labeling_clients import ClientLog, clients_run  # noqa: E402
 from labeling_setup import (  # noqa: E402
     database_drop,
@@ -57,7 +70,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause between next and submit")
     parser.add_argument("--overlap", type=int, default=3)
     parser.add_argument("--gold-rate", type=float, default=0.05)
+    parser.add_argument(
+        "--two-requests",
+        action="store_true",
+        help="each judgment as a next-pair request and a submit (default: the submit carries the next assignment)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave the scratch database for inspection")
+    parser.add_argument("--no-label-studio", action="store_true", help="measure Arbiter alone")
+    parser.add_argument("--ls-venv", default=str(REPO_ROOT / "bench" / "out" / "ls-venv"), help="Label Studio's venv")
+    parser.add_argument("--ls-db-name", default="arbiter_bench_ls", help="Label Studio's scratch database")
+    parser.add_argument("--ls-tasks", type=int, default=None, help="Label Studio tasks (default: --pairs)")
+    parser.add_argument("--ls-port", type=int, default=8766)
     return parser.parse_args()
 
 
@@ -245,6 +268,121 @@ def integrity_check(*, project, log: ClientLog, tokens: list[str]) -> list[str]:
     return problems
 
 
+@dataclass
+class Measurement:
+    log: ClientLog
+    web_cpu_s: float
+    pg_cpu_s: float
+    busy_s: float
+    wall_s: float
+
+
+def clients_measure(
+    args: argparse.Namespace,
+    *,
+    server: subprocess.Popen,
+    db_name: str,
+    tokens: list[str],
+    slug: str,
+    label_studio: bool = False,
+) -> Measurement:
+    """Run the labelers against `server` for the warm-up and the measured window, then stop the server."""
+    log = ClientLog()
+    busy_before, wall_before = machine_busy_s(), time.perf_counter()
+    web_cpu_before, pg_cpu_before = server_cpu_s(server.pid, db_name)
+    try:
+        groups = [list(enumerate(tokens))[i :: args.client_processes] for i in range(args.client_processes)]
+        jobs = dict(
+            port=args.ls_port if label_studio else args.port,
+            slug=slug,
+            start_at=time.time() + 1.0,
+            warmup_s=args.warmup,
+            duration_s=args.duration,
+            think_s=args.think_ms / 1000,
+            carried=not args.two_requests,
+            label_studio=label_studio,
+        )
+        with multiprocessing.get_context("fork").Pool(args.client_processes) as pool:
+            for part in pool.starmap(_run_group, [(group, jobs) for group in groups]):
+                log.merge(part)
+        web_cpu, pg_cpu = server_cpu_s(server.pid, db_name)
+        busy, wall = machine_busy_s() - busy_before, time.perf_counter() - wall_before
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return Measurement(log, web_cpu - web_cpu_before, pg_cpu - pg_cpu_before, busy, wall)
+
+
+def measured_report(args: argparse.Namespace, measured: Measurement) -> float:
+    """Print the measured window's figures; returns judgments/s."""
+    log, web_cpu, pg_cpu = measured.log, measured.web_cpu_s, measured.pg_cpu_s
+    throughput = log.judgments_in_window / args.duration
+    print(f"  judgments/s            {throughput:8.1f}")
+    print(latency_line("next-pair", log.next_ms))
+    print(latency_line("submit", log.submit_ms))
+    print(latency_line("per judgment", log.judgment_ms))
+    print(f"  responses              {dict(sorted(log.statuses.items()))}")
+    judged = max(len(log.stored), 1)
+    cpu_ms = (web_cpu + pg_cpu + log.cpu_s) * 1000 / judged
+    print(
+        f"  CPU per judgment       {cpu_ms:6.1f} ms  (web {web_cpu * 1000 / judged:.1f}, postgres "
+        f"{pg_cpu * 1000 / judged:.1f}, clients {log.cpu_s * 1000 / judged:.1f}) -> at most "
+        f"{os.cpu_count() * 1000 / cpu_ms:.0f} judgments/s on {os.cpu_count()} otherwise idle cores"
+    )
+    other = max(0.0, measured.busy_s - web_cpu - pg_cpu - log.cpu_s) / measured.wall_s
+    print(
+        f"  other processes        {other:.2f} of {os.cpu_count()} cores busy with work outside the bench"
+        + ("  <- shared CPUs: throughput and latency are understated" if other > 0.25 else "")
+    )
+    print(f"  load average           {' / '.join(f'{x:.2f}' for x in os.getloadavg())} (1 / 5 / 15 min)")
+    if log.queue_empty:
+        print(f"  {log.queue_empty} labelers ran out of pairs before the end")
+    return throughput
+
+
+def label_studio_measure(args: argparse.Namespace, admin_url: str) -> float | None:
+    """Label Studio's judgments/s on the same workload, or None (and why) when it cannot run here."""
+    ls, why = label_studio_prepare(Path(args.ls_venv))
+    if ls is None:
+        print(f"\nLabel Studio: not measured ({why}); Arbiter's figures stand alone.")
+        return None
+    pg = urllib.parse.urlsplit(args.pg)
+    env = label_studio_env(
+        pg_host=pg.hostname or "127.0.0.1",
+        pg_port=pg.port or 5432,
+        db_name=args.ls_db_name,
+        data_dir=label_studio_data_dir(),
+    )
+    tasks = args.ls_tasks or args.pairs
+    try:
+        label_studio_database(ls=ls, admin_url=admin_url, db_name=args.ls_db_name, env=env)
+        started = time.perf_counter()
+        loaded = label_studio_load(ls=ls, env=env, tasks=tasks, labelers=args.labelers, overlap=args.overlap)
+        print(
+            f"\nLabel Studio {ls.version}: {tasks:,} pairwise tasks (overlap {args.overlap}) and "
+            f"{args.labelers} labelers loaded in {time.perf_counter() - started:.0f} s; gunicorn {args.workers} "
+            f"sync workers, PostgreSQL database {args.ls_db_name!r} ...",
+            flush=True,
+        )
+        server = label_studio_server(ls=ls, env=env, port=args.ls_port, workers=args.workers, token=loaded["tokens"][0])
+        measured = clients_measure(
+            args,
+            server=server,
+            db_name=args.ls_db_name,
+            tokens=loaded["tokens"],
+            slug=str(loaded["project"]),
+            label_studio=True,
+        )
+    except RuntimeError as exc:
+        print(f"\nLabel Studio: not measured ({exc}); Arbiter's figures stand alone.")
+        return None
+    finally:
+        if not args.keep_db:
+            database_drop(admin_url=admin_url, name=args.ls_db_name)
+    print("Label Studio results (measured window only; GET next + POST annotation per judgment):")
+    return measured_report(args, measured)
+
+
 def main() -> int:
     args = parse_args()
     total_started = time.perf_counter()
@@ -296,52 +434,11 @@ def main() -> int:
         f"{args.client_processes} client processes; warm-up {args.warmup:.0f} s, measuring {args.duration:.0f} s ...",
         flush=True,
     )
-    log = ClientLog()
-    busy_before, wall_before = machine_busy_s(), time.perf_counter()
-    web_cpu_before, _ = server_cpu_s(server.pid, args.db_name)
-    try:
-        groups = [list(enumerate(tokens))[i :: args.client_processes] for i in range(args.client_processes)]
-        start_at = time.time() + 1.0
-        jobs = dict(
-            port=args.port,
-            slug=SLUG,
-            start_at=start_at,
-            warmup_s=args.warmup,
-            duration_s=args.duration,
-            think_s=args.think_ms / 1000,
-        )
-        with multiprocessing.get_context("fork").Pool(args.client_processes) as pool:
-            for part in pool.starmap(_run_group, [(group, jobs) for group in groups]):
-                log.merge(part)
-        web_cpu, pg_cpu = server_cpu_s(server.pid, args.db_name)
-        web_cpu -= web_cpu_before
-        busy, wall = machine_busy_s() - busy_before, time.perf_counter() - wall_before
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-    throughput = log.judgments_in_window / args.duration
+    measured = clients_measure(args, server=server, db_name=args.db_name, tokens=tokens, slug=SLUG)
+    log = measured.log
+    print("\nArbiter results (measured window only):")
+    throughput = measured_report(args, measured)
     judgment_p99 = percentile(log.judgment_ms, 99)
-    print("\nResults (measured window only):")
-    print(f"  judgments/s            {throughput:8.1f}   (target >= {TARGET_JUDGMENTS_PER_S})")
-    print(latency_line("next-pair", log.next_ms))
-    print(latency_line("submit", log.submit_ms))
-    print(latency_line("per judgment (both)", log.judgment_ms))
-    print(f"  responses              {dict(sorted(log.statuses.items()))}")
-    judged = max(len(log.stored), 1)
-    cpu_ms = (web_cpu + pg_cpu + log.cpu_s) * 1000 / judged
-    print(
-        f"  CPU per judgment       {cpu_ms:6.1f} ms  (web {web_cpu * 1000 / judged:.1f}, postgres "
-        f"{pg_cpu * 1000 / judged:.1f}, clients {log.cpu_s * 1000 / judged:.1f}) -> at most "
-        f"{os.cpu_count() * 1000 / cpu_ms:.0f} judgments/s on {os.cpu_count()} otherwise idle cores"
-    )
-    other = max(0.0, busy - web_cpu - pg_cpu - log.cpu_s) / wall
-    print(
-        f"  other processes        {other:.2f} of {os.cpu_count()} cores busy with work outside the bench"
-        + ("  <- shared CPUs: throughput and latency are understated" if other > 0.25 else "")
-    )
-    if log.queue_empty:
-        print(f"  {log.queue_empty} labelers ran out of pairs before the end")
 
     plan_after, _ = next_pair_explain(project=project, labeler=probe_labeler)
     done = Pair.objects.filter(project=project, is_gold=False, submitted_count__gte=project.overlap).count()
@@ -366,6 +463,13 @@ def main() -> int:
     connections.close_all()
     if not args.keep_db:
         database_drop(admin_url=admin_url, name=args.db_name)
+    if not args.no_label_studio:
+        ls_throughput = label_studio_measure(args, admin_url)
+        if ls_throughput:
+            print(
+                f"\nArbiter {throughput:.1f} judgments/s vs Label Studio {ls_throughput:.1f} judgments/s in the same "
+                f"run: {throughput / ls_throughput:.1f}x"
+            )
     print(f"Total bench time {time.perf_counter() - total_started:.0f} s")
     return 1 if problems else 0
 

@@ -52,45 +52,73 @@ def random_judgment(rng: random.Random) -> dict:
 
 
 class Labeler:
-    def __init__(self, *, port: int, token: str, index: int, slug: str, seed: int) -> None:
+    """An Arbiter labeler. `carried`: each submit asks for the next assignment in its answer (one request per
+    judgment); otherwise each judgment is a next-pair request and a submit."""
+
+    prefix = API
+
+    def __init__(self, *, port: int, token: str, index: int, slug: str, seed: int, carried: bool = True) -> None:
+        self.carried = carried
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.index = index
         self.slug = slug
         self.rng = random.Random(seed)
 
-    def post(self, path: str, body: dict) -> tuple[int, dict]:
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         """(HTTP status, JSON body); status 0 when the request failed at the connection level."""
         try:
-            return self._post(path, body)
+            return self._request(method, path, body)
         except (http.client.HTTPException, OSError, ValueError) as exc:
             self.conn.close()
             return 0, {"error": type(exc).__name__}
 
-    def _post(self, path: str, body: dict) -> tuple[int, dict]:
+    def _request(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
+        payload = json.dumps(body) if body is not None else None
         try:
-            self.conn.request("POST", API + path, body=json.dumps(body), headers=self.headers)
+            self.conn.request(method, self.prefix + path, body=payload, headers=self.headers)
             response = self.conn.getresponse()
             raw = response.read()
         except (http.client.HTTPException, OSError):
             # The server closed the keep-alive connection (worker recycled); reconnect once.
             self.conn.close()
-            self.conn.request("POST", API + path, body=json.dumps(body), headers=self.headers)
+            self.conn.request(method, self.prefix + path, body=payload, headers=self.headers)
             response = self.conn.getresponse()
             raw = response.read()
         return response.status, (json.loads(raw) if raw else {})
 
+    # --- the two calls of the loop; the Label Studio client overrides them ---
+
+    def next_item(self) -> tuple[int, dict, bool]:
+        """(status, item, queue empty)."""
+        status, body = self.request("POST", f"/projects/{self.slug}/next/", {})
+        return status, body, status == 404 and body.get("code") == "queue_empty"
+
+    def submit(self, item: dict) -> tuple[int, int | None, dict | None, int]:
+        """(status, stored id, the next item if the answer carried one, the submitted item's id)."""
+        judgment = random_judgment(self.rng)
+        if self.carried:
+            judgment["next"] = {}
+        status, result = self.request("POST", f"/assignments/{item['assignment_id']}/submit/", judgment)
+        if not 200 <= status < 300:
+            return status, None, None, item["assignment_id"]
+        return status, result["comparison_id"], result.get("next"), item["assignment_id"]
+
     def run(self, *, measure_from: float, until: float, think_s: float, log: ClientLog, lock: threading.Lock) -> None:
+        carried: dict | None = None
         while time.perf_counter() < until:
             started = time.perf_counter()
-            status, body = self.post(f"/projects/{self.slug}/next/", {})
-            next_done = time.perf_counter()
-            measured = started >= measure_from
-            with lock:
-                log.count(f"next {status}")
-                if measured:
-                    log.next_ms.append((next_done - started) * 1000)
-            if status == 404 and body.get("code") == "queue_empty":
+            if carried is not None:
+                status, item, empty, next_done = 200, carried, False, started
+            else:
+                status, item, empty = self.next_item()
+                next_done = time.perf_counter()
+                with lock:
+                    log.count(f"next {status}")
+                    if started >= measure_from:
+                        log.next_ms.append((next_done - started) * 1000)
+            measured, carried = started >= measure_from, None
+            if empty:
                 with lock:
                     log.queue_empty += 1
                 return
@@ -100,18 +128,46 @@ class Labeler:
             if think_s:
                 time.sleep(self.rng.uniform(0.5, 1.5) * think_s)
             submit_started = time.perf_counter()
-            status, result = self.post(f"/assignments/{body['assignment_id']}/submit/", random_judgment(self.rng))
+            status, stored_id, carried, item_id = self.submit(item)
             done = time.perf_counter()
             with lock:
                 log.count(f"submit {status}")
-                if 200 <= status < 300:
-                    log.stored.append((self.index, body["assignment_id"], result["comparison_id"]))
+                if stored_id is not None:
+                    log.stored.append((self.index, item_id, stored_id))
                 if measured and done <= until:
                     log.submit_ms.append((done - submit_started) * 1000)
-                    if 200 <= status < 300:
+                    if stored_id is not None:
                         log.judgment_ms.append((done - started - (submit_started - next_done)) * 1000)
                         log.judgments_in_window += 1
         self.conn.close()
+
+
+class LabelStudioLabeler(Labeler):
+    """The same loop against Label Studio: GET /api/projects/{id}/next, POST /api/tasks/{id}/annotations/."""
+
+    prefix = "/api"
+
+    def next_item(self) -> tuple[int, dict, bool]:
+        status, body = self.request("GET", f"/projects/{self.slug}/next")
+        return status, body, status == 404
+
+    def submit(self, item: dict) -> tuple[int, int | None, dict | None, int]:
+        selected = self.rng.choice(["left", "right"])
+        annotation = {
+            "result": [
+                {
+                    "from_name": "comparison",
+                    "to_name": "answer1",
+                    "type": "pairwise",
+                    "value": {"selected": selected},
+                }
+            ],
+            "lead_time": self.rng.uniform(2.0, 60.0),
+        }
+        status, result = self.request("POST", f"/tasks/{item['id']}/annotations/", annotation)
+        if not 200 <= status < 300:
+            return status, None, None, item["id"]
+        return status, result["id"], None, item["id"]
 
 
 def clients_run(
@@ -123,11 +179,14 @@ def clients_run(
     warmup_s: float,
     duration_s: float,
     think_s: float,
+    carried: bool = True,
+    label_studio: bool = False,
 ) -> ClientLog:
     """Run one thread per labeler in this process. `start_at` is a time.time() shared by all client processes."""
     log, lock = ClientLog(), threading.Lock()
     cpu_started = time.process_time()
-    labelers = [Labeler(port=port, token=t, index=i, slug=slug, seed=i) for i, t in tokens]
+    kind = LabelStudioLabeler if label_studio else Labeler
+    labelers = [kind(port=port, token=t, index=i, slug=slug, seed=i, carried=carried) for i, t in tokens]
     time.sleep(max(0.0, start_at - time.time()))
     now = time.perf_counter()
     measure_from, until = now + warmup_s, now + warmup_s + duration_s

@@ -46,8 +46,8 @@ def _bench_line(i: int) -> str:
     return json.dumps(
         {
             "prompt": f"Bench prompt {i}: " + f"Summarise the passage about topic {i} in one sentence. " * 8,
-            "response_a": f"Answer A to {i}: " + "a plain, careful summary of the passage. " * 5,
-            "response_b": f"Answer B to {i}: " + "a shorter, looser take on the passage. " * 4,
+            "response_a": f"Answer A to {i}: " + "a plain, careful summary of the passage. " * 29,
+            "response_b": f"Answer B to {i}: " + "a shorter, looser take on the passage. " * 30,
             "policy_a": "bench-policy-a",
             "policy_b": "bench-policy-b",
             **gold,
@@ -55,32 +55,32 @@ def _bench_line(i: int) -> str:
     )
 
 
-# The same rows _bench_line describes, generated inside PostgreSQL; hashes as labeling.services.imports.content_hash.
+# Answers of about 1,200 characters, as in the Label Studio leg. The same rows _bench_line describes, generated inside PostgreSQL; hashes as labeling.services.imports.content_hash.
 _SQL_HASH = "encode(sha256(convert_to({col}, 'UTF8') || '\\x1f'::bytea), 'hex')"
 _SQL_PROMPTS = f"""
 INSERT INTO labeling_prompt (project_id, text, metadata, content_hash, created_at)
 SELECT %(project)s, t.text, '{{}}'::jsonb, {_SQL_HASH.format(col="t.text")}, now()
 FROM (SELECT 'Bench prompt ' || g || ': ' || repeat('Summarise the passage about topic ' || g || ' in one sentence. ', 8)
-        AS text FROM generate_series(%(lo)s, %(hi)s) g) t
+        AS text FROM generate_series(%(lo)s::int, %(hi)s::int) g) t
 """
 _SQL_SAMPLES = f"""
 INSERT INTO labeling_sample (prompt_id, policy_id, text, content_hash, generation_params, created_at)
 SELECT s.prompt_id, s.policy_id, s.text, {_SQL_HASH.format(col="s.text")}, '{{}}'::jsonb, now()
 FROM (SELECT p.id AS prompt_id, %(policy_a)s AS policy_id,
              'Answer A to ' || split_part(substr(p.text, 14), ':', 1) || ': '
-             || repeat('a plain, careful summary of the passage. ', 5) AS text
+             || repeat('a plain, careful summary of the passage. ', 29) AS text
       FROM labeling_prompt p WHERE p.project_id = %(project)s AND p.id > %(after)s
       UNION ALL
       SELECT p.id, %(policy_b)s,
              'Answer B to ' || split_part(substr(p.text, 14), ':', 1) || ': '
-             || repeat('a shorter, looser take on the passage. ', 4)
+             || repeat('a shorter, looser take on the passage. ', 30)
       FROM labeling_prompt p WHERE p.project_id = %(project)s AND p.id > %(after)s) s
 """
 _SQL_PAIRS = """
 INSERT INTO labeling_pair (project_id, prompt_id, sample_a_id, sample_b_id, batch, is_gold, gold_choice,
                            submitted_count, leased_count, created_at)
-SELECT %(project)s, p.id, a.id, b.id, '', n %% %(gold_every)s = 0,
-       CASE WHEN n %% %(gold_every)s = 0 THEN 'a' ELSE '' END, 0, 0, now()
+SELECT %(project)s, p.id, a.id, b.id, '', n %% %(gold_every)s::int = 0,
+       CASE WHEN n %% %(gold_every)s::int = 0 THEN 'a' ELSE '' END, 0, 0, now()
 FROM (SELECT id, split_part(substr(text, 14), ':', 1)::int AS n FROM labeling_prompt
       WHERE project_id = %(project)s AND id > %(after)s) p
 JOIN labeling_sample a ON a.prompt_id = p.id AND a.policy_id = %(policy_a)s

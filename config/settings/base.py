@@ -118,6 +118,10 @@ REST_KNOX = {
     "AUTO_REFRESH": False,  # no write on the labeling hot path
     "AUTH_HEADER_PREFIX": "Token",
 }
+# How long a web process trusts an API token it has checked (the labeling hot path then reads nothing for it).
+# A token revoked or expired, or a user deactivated, elsewhere stops working within this window; revoking
+# or deactivating through this process takes effect at once. 0 checks every request against the database.
+ARBITER_TOKEN_CACHE_SECONDS = env_int("ARBITER_TOKEN_CACHE_SECONDS", 5)
 # DRF throttles: far above real labeling (a labeler makes < 2 requests/s, the labeling bench ~4/s per token).
 API_THROTTLE_ANON = env_str("ARBITER_THROTTLE_ANON", "60/min")
 API_THROTTLE_USER = env_str("ARBITER_THROTTLE_USER", "1200/min")

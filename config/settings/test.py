@@ -7,6 +7,9 @@ from .base import DATABASES
 from .env import DATA_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests change tokens and users in the database directly and expect the next request to see it; the tests of
+# the token cache turn it on themselves.
+ARBITER_TOKEN_CACHE_SECONDS = 0
 ARTIFACT_DIR = str(DATA_DIR / "test-artifacts")
 EXPORT_DIR = str(DATA_DIR / "test-exports")
 # Serve static files from the apps directly; tests never run collectstatic.

@@ -141,6 +141,28 @@ class JudgmentSerializer(serializers.Serializer):
     flag_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2_000)
 
 
+class SubmitSerializer(JudgmentSerializer):
+    """A judgment, optionally asking for the next pair (and the labeler's counts) in the same answer."""
+
+    next = NextPairInputSerializer(
+        required=False,
+        help_text="Send it (may be `{}`) to get the next assignment in this answer, with the rules of "
+        "POST /projects/{slug}/next/ in the lease's project; `exclude` lists leases the client already holds.",
+    )
+    progress = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With `next`: also return the labeler's counts (GET .../progress/ `me`).",
+    )
+
+
+class RefusalSerializer(serializers.Serializer):
+    """Why no next assignment came: the error the next-pair endpoint would have answered."""
+
+    code = serializers.ChoiceField(choices=["queue_empty", "too_many_leases", "project_archived", "not_found"])
+    detail = serializers.CharField()
+
+
 class FlagSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=FlagReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2_000)
@@ -159,6 +181,16 @@ class LabelerProgressSerializer(serializers.Serializer):
     done_today = serializers.IntegerField()
     done_in_project = serializers.IntegerField()
     remaining = serializers.IntegerField()
+
+
+class SubmittedWithNextSerializer(SubmittedSerializer):
+    """The stored judgment; with `next` asked for, the next assignment or `next_refusal` (never both)."""
+
+    next = LabelerAssignmentSerializer(
+        required=False, allow_null=True, help_text="Present when asked for; null when refused."
+    )
+    next_refusal = RefusalSerializer(required=False, help_text="Present when `next` is null.")
+    progress = LabelerProgressSerializer(required=False, help_text="Present when asked for.")
 
 
 class ProgressSerializer(serializers.Serializer):

@@ -170,14 +170,42 @@ class NextPairView(APIView):
 
 
 class SubmitView(APIView):
-    @extend_schema(request=s.JudgmentSerializer, responses={201: s.SubmittedSerializer})
+    @extend_schema(
+        request=s.SubmitSerializer,
+        responses={201: s.SubmittedWithNextSerializer},
+        description="Store a judgment. With `next` in the body the answer also carries the next assignment "
+        "(one round trip per judgment); POST /projects/{slug}/next/ stays for the first pair and for resuming.",
+    )
     def post(self, request, assignment_id: int):
-        data = s.JudgmentSerializer(data=request.data)
+        data = s.SubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        comparison = judgments.comparison_submit(
-            assignment_id=assignment_id, labeler=request.user, judgment=judgments.Judgment(**data.validated_data)
-        )
-        return Response(s.SubmittedSerializer(comparison).data, status=status.HTTP_201_CREATED)
+        fields = dict(data.validated_data)
+        wants_next, wants_progress = fields.pop("next", None), fields.pop("progress")
+        judgment = judgments.Judgment(**fields)
+        if wants_next is None:
+            comparison = judgments.comparison_submit(
+                assignment_id=assignment_id, labeler=request.user, judgment=judgment
+            )
+            body = s.SubmittedSerializer(comparison).data
+        else:
+            done = judgments.comparison_submit_and_next(
+                assignment_id=assignment_id,
+                labeler=request.user,
+                judgment=judgment,
+                exclude_ids=tuple(wants_next["exclude"]),
+            )
+            body = submitted_with_next_body(done, labeler=request.user, progress=wants_progress)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def submitted_with_next_body(done: judgments.SubmittedWithNext, *, labeler, progress: bool) -> dict:
+    body = dict(s.SubmittedSerializer(done.comparison).data)
+    body["next"] = s.LabelerAssignmentSerializer(done.next).data if done.next is not None else None
+    if done.next_refusal is not None:
+        body["next_refusal"] = {"code": done.next_refusal.code, "detail": done.next_refusal.message}
+    if progress:
+        body["progress"] = vars(selectors.labeler_progress(project=done.project, labeler=labeler))
+    return body
 
 
 class SkipView(APIView):

@@ -16,6 +16,7 @@ from common.errors import DomainError, NotFound
 from labeling.models import Assignment, AssignmentStatus, Profile, Role
 
 from .assignment import assignment_release
+from .token_cache import token_cache
 
 
 def user_role(user: User | AnonymousUser) -> str:
@@ -124,6 +125,7 @@ def token_revoke(*, user: User, token_key: str) -> int:
     revoked, _ = AuthToken.objects.filter(user=user, token_key=token_key).delete()
     if not revoked:
         raise NotFound(f"No token {token_key!r} of yours.")
+    token_cache.forget_user(user.pk)
     return revoked
 
 
@@ -153,4 +155,5 @@ def user_deactivate(*, user: User, by: User | None = None) -> Deactivation:
         for lease in open_leases:
             assignment_release(assignment=lease)
         revoked, _ = AuthToken.objects.filter(user=user).delete()
+    token_cache.forget_user(user.pk)
     return Deactivation(leases_released=len(open_leases), tokens_revoked=revoked)

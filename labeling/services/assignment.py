@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from common import clock
 from common.errors import ProjectArchived, QueueEmpty, TooManyLeases
-from labeling.models import Assignment, AssignmentStatus, Pair, Project, Prompt, Sample
+from labeling.models import Assignment, AssignmentStatus, Pair, Project
+
+from . import labeling_sql
 
 EXPIRY_SWEEP_LIMIT = 200
-# What a labeler's screen shows; loaded with the lease so the API renders it without another query.
-LABELER_VIEW = ("pair__prompt", "pair__sample_a", "pair__sample_b")
 
 
 @dataclass(frozen=True)
@@ -30,62 +30,19 @@ def lease_options(project: Project) -> LeaseOptions:
 
 
 def assignments_expire_stale(*, project: Project | None = None, now: datetime | None = None) -> int:
-    """Return expired leases to the pool. Locks each lease, then its pair (the order every writer uses)."""
+    """Return expired leases to the pool. Locks each lease, then its pair (the order every writer uses).
+    Inside a caller's transaction it is part of that transaction (no savepoint)."""
     now = now or clock.now()
     expired = 0
-    stale = Assignment.objects.filter(status=AssignmentStatus.OPEN, expires_at__lte=now)
-    if project is not None:
-        stale = stale.filter(pair__project=project)
-    with transaction.atomic():
-        ids = list(
-            stale.select_for_update(skip_locked=True).order_by("id").values_list("id", "pair_id")[:EXPIRY_SWEEP_LIMIT]
+    with transaction.atomic(savepoint=False):
+        ids = labeling_sql.stale_leases_lock(
+            project_id=project.id if project is not None else None, now=now, limit=EXPIRY_SWEEP_LIMIT
         )
         for assignment_id, pair_id in ids:
             Assignment.objects.filter(id=assignment_id).update(status=AssignmentStatus.EXPIRED, closed_at=now)
             Pair.objects.filter(id=pair_id, leased_count__gt=0).update(leased_count=F("leased_count") - 1)
             expired += 1
     return expired
-
-
-# The pair-locking query, hand-written because it runs on every new lease and is the one whose plan matters:
-# a walk of the pair_queue index (project, is_gold, -submitted_count, -leased_count, id), closest to
-# completion first, skipping pairs this labeler already had and rows other transactions hold. The bound on
-# submitted_count alone is implied by the overlap test, but it starts the index scan past the pairs already
-# at full overlap instead of filtering through them (they pile up as a project proceeds). The screen's texts
-# come in the same statement; only the pair row is locked.
-_NEXT_PAIR_SQL = """
-SELECT p.*, pr.text AS screen_prompt, sa.text AS screen_a, sb.text AS screen_b
-FROM labeling_pair p
-JOIN labeling_prompt pr ON pr.id = p.prompt_id
-JOIN labeling_sample sa ON sa.id = p.sample_a_id
-JOIN labeling_sample sb ON sb.id = p.sample_b_id
-WHERE p.project_id = %(project)s AND p.is_gold = %(gold)s {overlap}
-  AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.pair_id = p.id AND a.labeler_id = %(labeler)s)
-ORDER BY p.submitted_count DESC, p.leased_count DESC, p.id
-LIMIT 1
-{lock}"""
-# Overlap counts submitted judgments plus live leases; gold pairs are judged by everyone.
-_OVERLAP_SQL = "AND p.submitted_count < %(overlap)s AND p.submitted_count + p.leased_count < %(overlap)s"
-# SQLite (the embedded default) has no row locks: it serialises writers on the whole file instead.
-_LOCK_SQL = "FOR UPDATE OF p SKIP LOCKED"
-
-
-def _next_sql(*, gold: bool) -> str:
-    lock = _LOCK_SQL if connection.features.has_select_for_update_skip_locked else ""
-    return _NEXT_PAIR_SQL.format(overlap="" if gold else _OVERLAP_SQL, lock=lock)
-
-
-def _lock_next_pair(project: Project, labeler: User, *, gold: bool) -> Pair | None:
-    """The best pair for this labeler, row-locked (caller holds a transaction), with prompt and samples loaded."""
-    params = {"project": project.id, "gold": gold, "labeler": labeler.pk, "overlap": project.overlap}
-    pair = next(iter(Pair.objects.raw(_next_sql(gold=gold), params)), None)
-    if pair is None:
-        return None
-    db = pair._state.db
-    pair.prompt = Prompt.from_db(db, ["id", "text"], [pair.prompt_id, pair.__dict__.pop("screen_prompt")])
-    pair.sample_a = Sample.from_db(db, ["id", "text"], [pair.sample_a_id, pair.__dict__.pop("screen_a")])
-    pair.sample_b = Sample.from_db(db, ["id", "text"], [pair.sample_b_id, pair.__dict__.pop("screen_b")])
-    return pair
 
 
 def assignment_next(
@@ -108,50 +65,71 @@ def assignment_next(
     if project.archived_at is not None:
         raise ProjectArchived("This project is archived and hands out no new pairs.")
     options = lease_options(project)
-    assignments_expire_stale(project=project, now=now)
-    # One query for both the resume and the lease-cap check: the cap keeps this list short.
-    open_leases = list(
-        Assignment.objects.filter(
-            labeler=labeler, pair__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
-        )
-        .select_related(*LABELER_VIEW)
-        .order_by("id")
-    )
-    resumable = next((lease for lease in open_leases if lease.id not in exclude_ids), None)
-    if resumable is not None:
-        return resumable
-    if len(open_leases) >= options.max_open_leases:
-        raise TooManyLeases(
-            f"You already hold {options.max_open_leases} open pairs; submit or skip one first.",
-            max_open_leases=options.max_open_leases,
-        )
     prefer_gold = project.gold_rate > 0 and rng_uniform() < project.gold_rate
     for attempt in range(3):
         try:
+            # One transaction for the sweep, the resume and the new lease. A refusal is raised after it
+            # commits, so the expired leases it returned to the pool stay returned.
             with transaction.atomic():
-                pair = None
-                # Gold first at the gold rate; once the normal pairs are gone the unseen gold ones still come, so
-                # "Remaining" (which counts them) is what the labeler will actually be served.
-                for gold in (True, False) if prefer_gold else (False, True):
-                    pair = _lock_next_pair(project, labeler, gold=gold)
-                    if pair is not None:
-                        break
-                if pair is None:
-                    raise QueueEmpty("Nothing left to label in this project for you. Thank you!")
-                assignment = Assignment.objects.create(
-                    pair=pair,
-                    labeler=labeler,
-                    swapped=rng_coin(),
-                    created_at=now,
-                    expires_at=now + timedelta(seconds=options.lease_seconds),
-                )
-                Pair.objects.filter(id=pair.id).update(leased_count=F("leased_count") + 1)
-                return assignment
+                outcome = _lease_or_refusal(project, labeler, exclude_ids, now, options, prefer_gold, rng_coin)
         except IntegrityError:
             # The same labeler raced themselves (two tabs) to the same pair; take the next one.
             if attempt == 2:
                 raise
+            continue
+        if isinstance(outcome, Assignment):
+            return outcome
+        raise outcome
     raise QueueEmpty("Nothing left to label in this project for you.")
+
+
+def _lease_or_refusal(
+    project: Project,
+    labeler: User,
+    exclude_ids: tuple[int, ...],
+    now: datetime,
+    options: LeaseOptions,
+    prefer_gold: bool,
+    rng_coin,
+) -> Assignment | QueueEmpty | TooManyLeases:
+    """assignment_next's work inside its transaction: the lease to return, or the refusal to raise."""
+    assignments_expire_stale(project=project, now=now)
+    # One query for both the resume and the lease-cap check: the cap keeps this list short.
+    open_leases = labeling_sql.open_leases_read(project_id=project.id, labeler_id=labeler.pk, now=now)
+    resumable = next((lease for lease in open_leases if lease.id not in exclude_ids), None)
+    if resumable is not None:
+        return resumable
+    if len(open_leases) >= options.max_open_leases:
+        return TooManyLeases(
+            f"You already hold {options.max_open_leases} open pairs; submit or skip one first.",
+            max_open_leases=options.max_open_leases,
+        )
+    pair = None
+    # Gold first at the gold rate; once the normal pairs are gone the unseen gold ones still come, so
+    # "Remaining" (which counts them) is what the labeler will actually be served.
+    for gold in (True, False) if prefer_gold else (False, True):
+        pair = labeling_sql.next_pair_lock(
+            project_id=project.id, labeler_id=labeler.pk, overlap=project.overlap, gold=gold
+        )
+        if pair is not None:
+            break
+    if pair is None:
+        return QueueEmpty("Nothing left to label in this project for you. Thank you!")
+    swapped, expires_at = rng_coin(), now + timedelta(seconds=options.lease_seconds)
+    lease_id = labeling_sql.lease_insert(
+        pair=pair, labeler_id=labeler.pk, swapped=swapped, created_at=now, expires_at=expires_at
+    )
+    lease = Assignment(
+        id=lease_id,
+        pair=pair,
+        labeler=labeler,
+        status=AssignmentStatus.OPEN,
+        swapped=swapped,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    lease._state.adding, lease._state.db = False, pair._state.db
+    return lease
 
 
 def assignment_release(*, assignment: Assignment) -> bool:

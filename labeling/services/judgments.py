@@ -10,7 +10,16 @@ from django.db import transaction
 from django.db.models import F
 
 from common import clock
-from common.errors import AlreadySubmitted, DomainError, Forbidden, LeaseExpired, NotFound
+from common.errors import (
+    AlreadySubmitted,
+    DomainError,
+    Forbidden,
+    LeaseExpired,
+    NotFound,
+    ProjectArchived,
+    QueueEmpty,
+    TooManyLeases,
+)
 from labeling.models import (
     Assignment,
     AssignmentStatus,
@@ -21,6 +30,10 @@ from labeling.models import (
     PairFlag,
     Project,
 )
+
+from . import labeling_sql
+from .accounts import is_admin
+from .assignment import assignment_next
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 SWAPPED_CHOICE = {Choice.A: Choice.B, Choice.B: Choice.A, Choice.TIE: Choice.TIE, Choice.BOTH_BAD: Choice.BOTH_BAD}
@@ -83,22 +96,19 @@ def check_judgment(*, project: Project, judgment: Judgment) -> None:
         raise DomainError(f"Unknown flag reason {judgment.flag_reason!r}.")
 
 
-def _lock_open_assignment(*, assignment_id: int, labeler: User, now: datetime) -> Assignment:
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("pair__project")
-        .filter(id=assignment_id)
-        .first()
-    )
-    if assignment is None or assignment.labeler_id != labeler.pk:
+def _lock_open_assignment(*, assignment_id: int, labeler: User, now: datetime) -> labeling_sql.LockedLease:
+    """The labeler's open, unexpired lease, row-locked, with its project; raises the reason it cannot be judged."""
+    locked = labeling_sql.lease_lock(assignment_id=assignment_id, labeler_id=labeler.pk)
+    if locked is None or locked.lease.labeler_id != labeler.pk:
         raise NotFound("No such assignment of yours.")
+    assignment = locked.lease
     if assignment.status == AssignmentStatus.SUBMITTED:
         raise AlreadySubmitted("This pair was already submitted; revise the comparison instead.")
     if assignment.status != AssignmentStatus.OPEN:
         raise LeaseExpired(f"This pair is no longer yours to judge (it was {assignment.status}).")
     if assignment.expires_at <= now:
         raise LeaseExpired("Your time on this pair ran out and it went back to the pool. Load the next pair.")
-    return assignment
+    return locked
 
 
 def _close(assignment: Assignment, status: str, now: datetime, *, submitted: bool) -> None:
@@ -113,23 +123,27 @@ def comparison_submit(
     *, assignment_id: int, labeler: User, judgment: Judgment, now: datetime | None = None
 ) -> Comparison:
     """Record a judgment on an open, unexpired lease of the labeler's. Locks the assignment, then the pair."""
-    now = now or clock.now()
+    return _judgment_store(assignment_id=assignment_id, labeler=labeler, judgment=judgment, now=now or clock.now())[0]
+
+
+def _judgment_store(
+    *, assignment_id: int, labeler: User, judgment: Judgment, now: datetime
+) -> tuple[Comparison, labeling_sql.LockedLease]:
+    """comparison_submit's work; also returns the locked lease (its project loaded) and the labeler's membership."""
     with transaction.atomic():
-        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        locked = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        assignment = locked.lease
         project = assignment.pair.project
         check_judgment(project=project, judgment=judgment)
-        comparison = Comparison.objects.create(
-            assignment=assignment,
-            pair_id=assignment.pair_id,
-            labeler=labeler,
+        row = labeling_sql.JudgmentRow(
             choice=to_canonical_choice(judgment.choice, assignment.swapped),
             shown_choice=judgment.choice,
             confidence=to_canonical_confidence(judgment.confidence, assignment.swapped, project),
             shown_confidence=judgment.confidence,
             rationale=judgment.rationale,
             time_spent_ms=judgment.time_spent_ms,
-            created_at=now,
         )
+        comparison = labeling_sql.judgment_insert(assignment=assignment, row=row, now=now)
         if judgment.flag_reason:
             PairFlag.objects.create(
                 pair_id=assignment.pair_id,
@@ -138,14 +152,63 @@ def comparison_submit(
                 note=judgment.flag_note,
                 created_at=now,
             )
-        _close(assignment, AssignmentStatus.SUBMITTED, now, submitted=True)
-    return comparison
+    return comparison, locked
+
+
+@dataclass(frozen=True)
+class SubmittedWithNext:
+    """A stored judgment and the labeler's next lease, or why there is none (`next_refusal`)."""
+
+    comparison: Comparison
+    project: Project
+    next: Assignment | None
+    next_refusal: DomainError | None
+
+
+# What assignment_next may refuse with; anything else (a database error) is an error of the whole request.
+NEXT_REFUSALS = (QueueEmpty, TooManyLeases, ProjectArchived, NotFound)
+
+
+def comparison_submit_and_next(
+    *,
+    assignment_id: int,
+    labeler: User,
+    judgment: Judgment,
+    exclude_ids: tuple[int, ...] = (),
+    now: datetime | None = None,
+    rng_uniform=clock.uniform,
+    rng_coin=clock.coin_flip,
+) -> SubmittedWithNext:
+    """comparison_submit, then assignment_next in the lease's project, in one call: a labeler's loop costs one
+    round trip. The judgment commits first, on its own: a refused or failed next lease never loses it.
+
+    The next lease follows assignment_next's rules exactly (resume the oldest open lease not in `exclude_ids`,
+    never a pair twice, overlap, gold rate, lease cap). A labeler no longer a member of the project (and not an
+    admin) gets no next lease (NotFound as the refusal), as the next-pair endpoint would answer.
+    """
+    now = now or clock.now()
+    comparison, locked = _judgment_store(assignment_id=assignment_id, labeler=labeler, judgment=judgment, now=now)
+    project = locked.lease.pair.project
+    try:
+        if not (locked.labeler_is_member or is_admin(labeler)):
+            raise NotFound(f"No project {project.slug!r} that you are a member of.")
+        upcoming = assignment_next(
+            project=project,
+            labeler=labeler,
+            exclude_ids=exclude_ids,
+            now=now,
+            rng_uniform=rng_uniform,
+            rng_coin=rng_coin,
+        )
+    except NEXT_REFUSALS as refusal:
+        return SubmittedWithNext(comparison=comparison, project=project, next=None, next_refusal=refusal)
+    return SubmittedWithNext(comparison=comparison, project=project, next=upcoming, next_refusal=None)
 
 
 def assignment_skip(*, assignment_id: int, labeler: User, now: datetime | None = None) -> None:
     now = now or clock.now()
     with transaction.atomic():
-        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now).lease
         _close(assignment, AssignmentStatus.SKIPPED, now, submitted=False)
 
 
@@ -159,7 +222,7 @@ def assignment_flag(
     if reason == FlagReason.OTHER and not note.strip():
         raise DomainError("Say what is wrong when flagging with reason 'other'.")
     with transaction.atomic():
-        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now)
+        assignment = _lock_open_assignment(assignment_id=assignment_id, labeler=labeler, now=now).lease
         flag = PairFlag.objects.create(
             pair_id=assignment.pair_id, labeler=labeler, reason=reason, note=note, created_at=now
         )

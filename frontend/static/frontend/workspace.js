@@ -1,4 +1,6 @@
 /* Labeler workspace: one pair at a time from the JSON API, keyboard first, the next pair prefetched.
+ * A submit asks for the pair after the prefetched one in the same request, so labeling costs one request
+ * per judgment once the first two pairs are loaded.
  * Choice and confidence are kept consistent: digits below the scale's midpoint mean A (left) is better,
  * above it B (right); choosing a side sets a default confidence on that side.
  * A submitted judgment can be reopened (u, or from "My recent judgments") and revised: the screen then
@@ -220,13 +222,17 @@
     setView("empty");
   }
 
+  function showProgress(me) {
+    $("done-today").textContent = me.done_today;
+    $("done-project").textContent = me.done_in_project;
+    $("remaining").textContent = me.remaining;
+    return me;
+  }
+
   // Resolves to the labeler's own counts (or null when unreachable) after showing them.
   function refreshProgress() {
     return api("GET", config.urls.progress).then(function (data) {
-      $("done-today").textContent = data.me.done_today;
-      $("done-project").textContent = data.me.done_in_project;
-      $("remaining").textContent = data.me.remaining;
-      return data.me;
+      return showProgress(data.me);
     }).catch(function () { return null; });
   }
 
@@ -252,14 +258,24 @@
     return leaseLeftMs(assignment) > 15000;
   }
 
-  function advance() {
-    var pending = state.prefetch;
+  // The next assignment a submit brought back (null: none left for now) becomes the prefetched one.
+  function keepPrefetched(next) {
+    state.prefetched = usable(next) ? next : null;
+    state.prefetch = Promise.resolve(state.prefetched);
+  }
+
+  function advance() { return advanceWith(undefined); }
+
+  // `carried`: what a submit just answered for `next` (undefined when it carried nothing).
+  function advanceWith(carried) {
+    var pending = state.prefetch, keep;
     state.prefetch = null;
     state.current = null;
     state.revising = null;
     state.stash = null;
     return Promise.resolve(pending).then(function (prefetched) {
-      if (usable(prefetched)) return prefetched;
+      if (usable(prefetched)) { keep = carried; return prefetched; }
+      if (usable(carried)) return carried;
       setView("loading");
       return refreshProgress().then(function (me) {
         return me && me.remaining === 0 ? null : fetchNext([]);
@@ -268,7 +284,8 @@
       notice(null);
       if (!assignment) { showEmpty(); return; }
       show(assignment);
-      startPrefetch();
+      if (keep !== undefined) keepPrefetched(keep);
+      else startPrefetch();
     }).catch(function (error) {
       if (error instanceof ApiError && error.code === "queue_empty") { notice(null); showEmpty(); refreshProgress(); return; }
       if (error instanceof ApiError && error.code === "too_many_leases") {
@@ -304,14 +321,23 @@
     function done(result) {
       clearRetry();
       state.busy = false;
+      var carried;
       if (kind === "submit" && result && result.comparison_id) {
         state.last = {
           comparison_id: result.comparison_id, prompt: shown.prompt, response_left: shown.response_left,
           response_right: shown.response_right, choice: body.choice, confidence: body.confidence, rationale: body.rationale,
         };
+        if (result.progress) showProgress(result.progress);
+        if (result.next !== undefined) carried = carriedNext(result);
       }
-      advance();
+      advanceWith(carried);
     }
+  }
+
+  // The next assignment inside a submit's answer, timed by that answer's Date header like any other.
+  function carriedNext(result) {
+    if (!result.next) return null;
+    return Object.assign({}, result.next, { _serverDate: result._serverDate, _receivedAt: result._receivedAt });
   }
 
   function scheduleRetry(kind, body, error) {
@@ -342,11 +368,15 @@
     if (!state.current) return;
     if (state.expired) { advance(); return; }
     if (!state.choice) { notice("Choose first: ← A better, → B better" + (config.allowTie ? ", t tie" : "") + (config.allowBothBad ? ", b both bad" : "") + ".", "info"); return; }
+    // The pair after the prefetched one comes back with this submit (the prefetched one is excluded).
+    var held = state.prefetched ? [state.prefetched.assignment_id] : [];
     perform("submit", {
       choice: state.choice,
       confidence: state.confidence,
       rationale: $("rationale").value,
       time_spent_ms: visibleClock.read(),
+      next: { exclude: [state.current.assignment_id].concat(held) },
+      progress: true,
     });
   }
 
