@@ -151,3 +151,36 @@ def evaluation_summary(rows: Sequence, *, reference: int = 0) -> dict[str, Any]:
     from training.ppo.evaluate import evaluation_summary as summary
 
     return summary(rows, reference=reference)
+
+
+def reward_scorer(*, reward_model: Path) -> Callable[[list[str], list[str]], list[float]]:
+    """(prompts, responses) → rewards from `reward_model`, loaded once (rewards.scoring's normalised scores)."""
+    from training.best_of_n import reward_model_scorer
+
+    return reward_model_scorer(reward_model)
+
+
+def best_of_n_run(
+    *,
+    settings: RoundSettings,
+    policy: Path,
+    reward_model: Path,
+    prompts: Sequence[str],
+    n: int,
+    kl_reference_samples: int,
+    seed_offset: int,
+    progress: ProgressFn | None,
+):
+    """Best-of-n responses of `policy` ranked by `reward_model`, sampled with the round's sampling settings,
+    with the analytic KL and (kl_reference_samples > 0) the measured one (training.best_of_n)."""
+    from training.best_of_n import best_of_n_generate, reward_model_scorer
+
+    return best_of_n_generate(
+        policy_dir=policy,
+        prompts=list(prompts),
+        n=n,
+        scorer=reward_model_scorer(reward_model),
+        sampling=settings.sampling(samples_per_prompt=n, seed_offset=seed_offset),
+        kl_reference_samples=kl_reference_samples,
+        progress=progress,
+    )
