@@ -6,7 +6,7 @@ from typing import Any
 
 from labeling.services.accounts import is_researcher
 from rounds.config import RoundSettings
-from rounds.models import TrainingRound
+from rounds.models import Experiment, TrainingRound
 from rounds.services.lifecycle import base_model_default
 
 
@@ -22,3 +22,15 @@ def rounds_panel_context(*, project, request) -> dict[str, Any]:
         ),
         "defaults": RoundSettings(base_model=base_model_default(project=project)),
     }
+
+
+def experiments_panel_context(*, project, request) -> dict[str, Any]:
+    """The project's oracle experiments, newest first, with the figures of each one's last measured round."""
+    if not is_researcher(request.user):
+        return {"visible": False}
+    rows = []
+    for experiment in Experiment.objects.filter(project=project).select_related("created_by")[:10]:
+        report = experiment.report or {}
+        rounds = report.get("rounds") or []
+        rows.append({"experiment": experiment, "initial": report.get("initial") or {}, "rounds": rounds})
+    return {"visible": True, "experiments": rows}

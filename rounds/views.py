@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,7 +16,7 @@ from labeling.services.projects import project_get_for_user
 from rounds import selectors
 from rounds.charts import line_chart_svg
 from rounds.config import PAIR_KINDS
-from rounds.models import RoundState
+from rounds.models import Experiment, RoundState
 from rounds.services import lifecycle
 
 ACTIONS = {
@@ -145,3 +145,16 @@ def _compute_rows(r) -> list[dict]:
         }
         for phase, value in (r.compute_estimate.get("flops") or {}).items()
     ]
+
+
+@login_required
+def experiment_chart(request, slug, experiment_id):
+    """An experiment's stored SVG chart (built server-side with every text escaped), sandboxed."""
+    project = _project(request, slug)
+    experiment = Experiment.objects.filter(project=project, id=experiment_id).first()
+    if experiment is None or not experiment.chart_svg:
+        raise Http404("No such experiment chart.")
+    response = HttpResponse(experiment.chart_svg, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

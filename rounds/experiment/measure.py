@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from labeling.models import Comparison
+from labeling.models import Comparison, Policy
 from labeling.stats import agreement
 from labeling.stats.choices import CHOICE_CODES, PREFERENCE_CHOICES
 from labeling.stats.intervals import wilson_interval
@@ -20,6 +20,7 @@ from rounds import ml_bridge
 from rounds.config import RoundSettings
 from rounds.experiment.oracle import Oracle
 from rounds.models import TrainingRound
+from rounds.phases.evaluation import policy_rows
 
 Step = Callable[[str], None]
 # Seed offsets of the experiment's own sampling, apart from the rounds' (1000·round, 777, 778).
@@ -113,17 +114,20 @@ def round_agreement(*, training_round: TrainingRound) -> dict[str, Any]:
 def policy_responses(
     *,
     settings: RoundSettings,
-    policy: Path,
-    initial: Path,
+    policy: Policy,
+    initial: Policy,
     reward_model: Path,
     held: HeldOut,
     oracle: Oracle,
     seed_offset: int,
-) -> tuple[Responses, float | None]:
-    """(responses judged by the oracle, mean KL to `initial`) of one sample per held-out row, through the one
-    policy evaluation (training.ppo.evaluate); no KL when `policy` is the initial policy."""
-    references = [] if policy == initial else [initial]
-    rows = ml_bridge.policy_responses_evaluate(
+) -> tuple[Responses, dict[str, Any]]:
+    """(responses judged by the oracle, KL to the initial policy) of one sample per held-out row, through the
+    round's one policy evaluation (training.ppo.evaluate; best-of-n for a best-of-n policy). The KL part has
+    `kl_to_initial` (per-token k1 for a model, best-of-n's measured KL, else its analytic one, when its base is
+    the initial policy) and for best-of-n also `kl_analytic` and `kl_measured`."""
+    initial_dir = ml_bridge.model_dir(initial.artifact_path)
+    references = [] if policy.id == initial.id else [initial_dir]
+    rows, best = policy_rows(
         settings=settings, policy=policy, references=references, reward_model=reward_model, prompts=held.prompts,
         seed_offset=seed_offset, progress=None,
     )  # fmt: skip
@@ -132,7 +136,13 @@ def policy_responses(
         texts=texts, oracle=oracle.score(held.prompts, texts), num_tokens=[row.num_tokens for row in rows],
         has_eos=[row.has_eos for row in rows],
     )  # fmt: skip
-    kl = ml_bridge.evaluation_summary(rows)["kl"] if references else 0.0
+    kl: dict[str, Any] = {"kl_to_initial": 0.0 if not references else None}
+    if best:
+        based_on_initial = best["best_of_n_base"] == initial.id
+        measured = best["kl_measured"] if best["kl_measured"] is not None else best["kl_analytic"]
+        kl = {"kl_to_initial": measured if based_on_initial else None, **best}
+    elif references:
+        kl["kl_to_initial"] = ml_bridge.evaluation_summary(rows)["kl"]
     return responses, kl
 
 
@@ -155,8 +165,8 @@ def round_measure(
     reward_model = Path(r.reward_model.artifact_path)
     step("measuring the round's policy")
     policy, kl = policy_responses(
-        settings=settings, policy=ml_bridge.model_dir(r.new_policy.artifact_path), initial=initial_dir,
-        reward_model=reward_model, held=held, oracle=oracle, seed_offset=POLICY_SEED_OFFSET + r.number,
+        settings=settings, policy=r.new_policy, initial=r.initial_policy, reward_model=reward_model, held=held,
+        oracle=oracle, seed_offset=POLICY_SEED_OFFSET + r.number,
     )  # fmt: skip
     step(f"best-of-{best_of_n} on the round's reward model")
     bon = ml_bridge.best_of_n_run(
@@ -181,10 +191,10 @@ def round_measure(
         "round": r.number,
         "round_id": r.id,
         "policy": r.new_policy.name,
-        "optimizer": (r.new_policy.metadata or {}).get("optimizer", "ppo"),
+        "optimizer": settings.optimizer,
         "policy_eval": {
             **policy.summary(),
-            "kl_to_initial": kl,
+            **kl,
             "win_rate_vs_initial": win_rate(policy.oracle, initial.oracle),
             "win_rate_vs_reference": win_rate(policy.oracle, reference_scores),
             "proxy_rm_score": float(np.mean(proxy_sets[1])),

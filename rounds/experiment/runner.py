@@ -107,6 +107,14 @@ def _save(experiment: Experiment, report: dict[str, Any], *, json_out: Path | No
         chart_out.write_text(experiment.chart_svg, encoding="utf-8")
 
 
+def _prefixed(say: Step, prefix: str) -> Step:
+    return lambda message: say(prefix + message)
+
+
+def _phase_reporter(tell: Step) -> Callable[[str, float], None]:
+    return lambda state, seconds: tell(f"{state} {seconds:.0f} s")
+
+
 def experiment_run(
     *,
     project: Project,
@@ -142,7 +150,8 @@ def experiment_run(
     reference_scores: list[float | None] = []
     try:
         for index in range(1, config.rounds + 1):
-            say(f"round {index}/{config.rounds}: created")
+            tell = _prefixed(say, f"round {index}/{config.rounds}: ")
+            tell("created")
             r = round_create(project=project, created_by=created_by, settings=round_settings)
             round_start(training_round=r, actor=created_by)
             simulation: dict[str, int] = {"submitted": 0, "flipped": 0}
@@ -157,7 +166,7 @@ def experiment_run(
 
             r = round_run_inline(
                 round_id=r.id, label=label, task_id=f"experiment-{experiment.id}-{r.id}",
-                on_phase=lambda state, seconds, n=index: say(f"round {n}/{config.rounds}: {state} {seconds:.0f} s"),
+                on_phase=_phase_reporter(tell),
             )  # fmt: skip
             if r.state != RoundState.DONE:
                 raise ExperimentError(f"Round {r.number} ended {r.state}: {r.error}")
@@ -167,11 +176,10 @@ def experiment_run(
                 refs = _references(project)
                 rows = [p.text for p in held_prompts] * config.eval_repeats
                 held = HeldOut(prompts=rows, references=[refs.get(p) for p in rows])
-                say(f"round {index}/{config.rounds}: measuring the initial policy")
-                initial_dir = ml_bridge.model_dir(r.initial_policy.artifact_path)
+                tell("measuring the initial policy")
                 assert r.reward_model is not None
                 initial, _ = policy_responses(
-                    settings=settings, policy=initial_dir, initial=initial_dir,
+                    settings=settings, policy=r.initial_policy, initial=r.initial_policy,
                     reward_model=Path(r.reward_model.artifact_path), held=held, oracle=oracle,
                     seed_offset=INITIAL_SEED_OFFSET,
                 )  # fmt: skip
@@ -186,7 +194,7 @@ def experiment_run(
             metrics = round_measure(
                 training_round=r, settings=settings, held=held, oracle=oracle, initial=initial,
                 reference_scores=reference_scores, best_of_n=config.best_of_n, bon_kl_samples=config.bon_kl_samples,
-                step=lambda message, n=index: say(f"round {n}/{config.rounds}: {message}"),
+                step=tell,
             )  # fmt: skip
             metrics["simulation"] = simulation
             report["rounds"].append(metrics)

@@ -69,9 +69,10 @@ class Command(BaseCommand):
             if o["create_project"]:
                 project = experiment_project_create(slug=o["project"], prompts_path=o["prompts"], overlap=o["overlap"])
             else:
-                project = Project.objects.filter(slug=o["project"]).first()
-                if project is None:
+                found = Project.objects.filter(slug=o["project"]).first()
+                if found is None:
                     raise CommandError(f"No project {o['project']!r}; add --create-project to make it.")
+                project = found
             user = project.created_by
             if o["user"]:
                 user = get_user_model().objects.filter(username=o["user"]).first()
@@ -95,11 +96,20 @@ class Command(BaseCommand):
         self.stdout.write(f"SIMULATION: experiment {experiment.id} on {project.slug} is {experiment.status}.")
         for row in experiment.report["rounds"]:
             p, b = row["policy_eval"], row["best_of_n"]
-            w = p["win_rate_vs_initial"]
+            w, bw = p["win_rate_vs_initial"], b["win_rate_vs_initial"]
             self.stdout.write(
                 f"round {row['round']}: oracle {p['oracle_score']:+.3f} (initial "
-                f"{experiment.report['initial']['oracle_score']:+.3f}), win vs initial {w['value']:.2f} "
-                f"[{w['low']:.2f}, {w['high']:.2f}] n={w['n']}, KL {p['kl_to_initial']:.2f}; best-of-{b['n']} "
-                f"oracle {b['oracle_score']:+.3f}, win {b['win_rate_vs_initial']['value']:.2f}, "
-                f"KL {b['kl_analytic']:.2f} analytic / {b['kl_measured']} measured"
+                f"{experiment.report['initial']['oracle_score']:+.3f}), win vs initial {_rate(w)}, "
+                f"KL {_num(p['kl_to_initial'])}; best-of-{b['n']} oracle {b['oracle_score']:+.3f}, win {_rate(bw)}, "
+                f"KL {_num(b['kl_analytic'])} analytic / {_num(b['kl_measured'])} measured"
             )
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _rate(rate: dict) -> str:
+    if rate["value"] is None:
+        return "n/a"
+    return f"{rate['value']:.2f} [{rate['low']:.2f}, {rate['high']:.2f}] n={rate['n']}"
