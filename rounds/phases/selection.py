@@ -66,4 +66,5 @@ def pairs_select_uncertain(
     return [planned[i] for i in chosen], {
         **info, "strategy": "uncertainty", "reward_model": str(folder), "explore_fraction": settings.uncertainty_explore,
         "p_a_queued": [round(float(probability[i]), 4) for i in chosen],
+        "p_a_candidates": [round(float(p), 4) for p in probability],
     }  # fmt: skip
