@@ -11,6 +11,7 @@ class RoundsConfig(AppConfig):
     def ready(self) -> None:
         from frontend.panels import register_panel
 
-        from .panel import rounds_panel_context
+        from .panel import experiments_panel_context, rounds_panel_context
 
         register_panel("rounds", rounds_panel_context)
+        register_panel("experiments", experiments_panel_context)

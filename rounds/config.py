@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rewards.config import RewardConfig
+from rewards.selection import PAIR_SELECTIONS
 from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
 from training.ppo.config import PPOConfig
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from training.sampling import SamplingConfig
 
 PAIR_KINDS = ("current_vs_initial", "current_vs_reference", "current_vs_current")
+OPTIMIZERS = ("ppo", "best_of_n")
 
 
 class RoundSettingsError(ValueError):
@@ -50,7 +52,19 @@ class RoundSettings:
     rm_heldout_fraction: float = 0.2
     """Share of preference prompts held out to measure reward-model accuracy."""
     ppo_init: str = "initial"
-    """Start PPO from the initial (SFT) policy as in the paper, or from the current one."""
+    """Start PPO from the initial (SFT) policy as in the paper, or from the current one (best-of-n too)."""
+    optimizer: str = "ppo"
+    """How the round makes its new policy: `ppo`, or `best_of_n` (no training: the new policy samples n
+    responses from the start policy and keeps the one the round's reward model ranks highest)."""
+    best_of_n: int = 4
+    """n of the `best_of_n` optimizer."""
+    pair_selection: str = "random"
+    """Which candidate pairs are queued: `random`, or `uncertainty` (those the previous round's reward model
+    gives P(A≻B) nearest 0.5; a first round has no reward model and falls back to random)."""
+    uncertainty_explore: float = 0.1
+    """Share of the queued pairs drawn at random under `uncertainty` selection."""
+    uncertainty_candidates: int = 4
+    """Candidate pairs considered per queued pair under `uncertainty` selection."""
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     """Response length cap for sampling, PPO (unless `ppo` overrides it) and evaluation."""
     temperature: float = 0.7
@@ -139,6 +153,8 @@ _INT_MIN = {
     "max_new_tokens": 1,
     "sampling_batch_size": 1,
     "seed": 0,
+    "best_of_n": 1,
+    "uncertainty_candidates": 1,
 }
 
 
@@ -190,7 +206,11 @@ def round_settings_parse(
         raise RoundSettingsError("cumulative must be true or false.")
     if "ppo_init" in data and data["ppo_init"] not in ("initial", "current"):
         raise RoundSettingsError("ppo_init must be 'initial' or 'current'.")
-    for name, low, high in (("rm_heldout_fraction", 0.0, 0.9), ("temperature", 0.0, 10.0)):
+    for name, allowed in (("optimizer", OPTIMIZERS), ("pair_selection", PAIR_SELECTIONS)):
+        if name in data and data[name] not in allowed:
+            raise RoundSettingsError(f"{name} must be one of {', '.join(allowed)}.")
+    bounds = (("rm_heldout_fraction", 0.0, 0.9), ("temperature", 0.0, 10.0), ("uncertainty_explore", 0.0, 1.0))
+    for name, low, high in bounds:
         if name in data:
             value = data[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,8 @@ from training.model_files import named_model_folder
 
 if TYPE_CHECKING:
     from rounds.models import TrainingRound
+
+ProgressFn = Callable[[float, str], None]
 
 
 def round_settings(training_round: TrainingRound) -> RoundSettings:
@@ -43,6 +45,34 @@ def model_dir_if_ready(artifact: str) -> Path | None:
 def parameter_count(folder: Path) -> int:
     """Parameters of a model folder from its files (safetensors headers, else config.json shapes)."""
     return model_files.parameter_count(folder)
+
+
+def samples_generate(*, folder: Path, prompts: Sequence[str], config, progress: ProgressFn | None) -> list:
+    """Samples generated in this process (best-of-n policies and experiment measurements; round phases launch
+    `python -m training sample` instead)."""
+    from training.sampling import generate_samples
+
+    return generate_samples(model_dir=folder, prompts=list(prompts), config=config, progress=progress)
+
+
+def policy_responses_evaluate(
+    *,
+    settings: RoundSettings,
+    policy: Path,
+    references: Sequence[Path],
+    reward_model: Path,
+    prompts: Sequence[str],
+    seed_offset: int,
+    progress: ProgressFn | None,
+) -> list:
+    """One response per prompt from `policy`, evaluated in this process as `python -m training evaluate` does
+    (the same config, from evaluation_config), for experiment measurements outside a round's phases."""
+    from training.ppo.evaluate import responses_evaluate
+
+    return responses_evaluate(
+        policy_dir=policy, reference_dirs=list(references), prompts=list(prompts), reward_model_dir=reward_model,
+        progress=progress, **evaluation_config(settings=settings, seed_offset=seed_offset),
+    )  # fmt: skip
 
 
 def prompts_write(path: Path, prompts: Sequence[str]) -> Path:
@@ -147,3 +177,110 @@ def evaluation_summary(rows: Sequence, *, reference: int = 0) -> dict[str, Any]:
     from training.ppo.evaluate import evaluation_summary as summary
 
     return summary(rows, reference=reference)
+
+
+def reward_scorer(*, reward_model: Path) -> Callable[[list[str], list[str]], list[float]]:
+    """(prompts, responses) → rewards from `reward_model`, loaded once (rewards.scoring's normalised scores)."""
+    from training.best_of_n import reward_model_scorer
+
+    return reward_model_scorer(reward_model)
+
+
+def best_of_n_run(
+    *,
+    settings: RoundSettings,
+    policy: Path,
+    reward_model: Path,
+    prompts: Sequence[str],
+    n: int,
+    kl_reference_samples: int,
+    seed_offset: int,
+    progress: ProgressFn | None,
+):
+    """Best-of-n responses of `policy` ranked by `reward_model`, sampled with the round's sampling settings,
+    with the analytic KL and (kl_reference_samples > 0) the measured one (training.best_of_n)."""
+    from training.best_of_n import best_of_n_generate, reward_model_scorer
+
+    return best_of_n_generate(
+        policy_dir=policy,
+        prompts=list(prompts),
+        n=n,
+        scorer=reward_model_scorer(reward_model),
+        sampling=settings.sampling(samples_per_prompt=n, seed_offset=seed_offset),
+        kl_reference_samples=kl_reference_samples,
+        progress=progress,
+    )
+
+
+def _share(progress: ProgressFn, part: int, parts: int) -> ProgressFn:
+    return lambda fraction, message: progress((part + fraction) / parts, message)
+
+
+def best_of_n_samples(*, folder: Path, reward_model: Path, prompts: Sequence[str], n: int, config, progress) -> list:
+    """Samples of a best-of-n policy: `config.samples_per_prompt` independent best-of-n draws per prompt from
+    `folder`, each the highest-ranked of n by `reward_model`, as training.sampling.GeneratedSample rows."""
+    from training.best_of_n import best_of_n_generate, reward_model_scorer
+    from training.sampling import GeneratedSample
+
+    scorer = reward_model_scorer(reward_model)
+    rows: list = []
+    draws = config.samples_per_prompt
+    for draw in range(draws):
+        result = best_of_n_generate(
+            policy_dir=folder,
+            prompts=list(prompts),
+            n=n,
+            scorer=scorer,
+            sampling=dataclasses.replace(config, seed=config.seed + draw * (len(prompts) * n + 1)),
+            progress=None if progress is None else _share(progress, draw, draws),
+        )
+        rows += [
+            GeneratedSample(
+                prompt_index=c.prompt_index, prompt=c.prompt, text=c.text, sample_index=draw,
+                finished_with_eos=c.finished_with_eos, num_tokens=c.num_tokens,
+                params={**c.params, "best_of_n": n, "reward": c.reward, "analytic_kl": result.analytic_kl},
+            )
+            for c in result.choices
+        ]  # fmt: skip
+    return rows
+
+
+def best_of_n_evaluate(
+    *,
+    settings: RoundSettings,
+    policy: Path,
+    ranking_model: Path,
+    reward_model: Path,
+    n: int,
+    prompts: Sequence[str],
+    seed_offset: int,
+    progress: ProgressFn | None,
+) -> tuple[list, float, float | None]:
+    """(rows, analytic KL, measured KL) of a best-of-n policy on `prompts`: one response per prompt, the best
+    of n from `policy` by `ranking_model`, as training.ppo.evaluate.EvaluatedResponse rows scored by
+    `reward_model` with PPO's missing-EOS penalty (no per-token KL: best-of-n's KL to its base is
+    log n − (n−1)/n, and is measured from n more base samples)."""
+    from training.ppo.evaluate import EvaluatedResponse
+
+    result = best_of_n_run(
+        settings=settings, policy=policy, reward_model=ranking_model, prompts=prompts, n=n,
+        kl_reference_samples=n, seed_offset=seed_offset, progress=progress,
+    )  # fmt: skip
+    raw = [c.reward for c in result.choices]
+    if Path(ranking_model) != Path(reward_model):
+        raw = responses_score(reward_model=reward_model, prompts=prompts, responses=[c.text for c in result.choices])
+    penalty = settings.ppo.missing_eos_penalty
+    rows = [
+        EvaluatedResponse(
+            prompt=c.prompt, text=c.text, score=score - (0.0 if c.finished_with_eos else penalty),
+            score_raw=score, kl=(), num_tokens=c.num_tokens, has_eos=c.finished_with_eos,
+        )
+        for c, score in zip(result.choices, raw, strict=True)
+    ]  # fmt: skip
+    return rows, result.analytic_kl, result.measured_kl
+
+
+def best_of_n_analytic_kl(n: int) -> float:
+    from training.best_of_n import best_of_n_analytic_kl as analytic
+
+    return analytic(n)

@@ -125,3 +125,32 @@ class RewardModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ExperimentStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Experiment(models.Model):
+    """An oracle experiment: several rounds of the loop with SIMULATED labelers, measured by an oracle after
+    each round. The report grows round by round, so a stopped run keeps what it measured."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="experiments")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=ExperimentStatus.choices, default=ExperimentStatus.RUNNING)
+    error = models.TextField(blank=True)
+    settings = models.JSONField(default=dict)
+    report = models.JSONField(default=dict, blank=True)
+    chart_svg = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug} experiment {self.id}"

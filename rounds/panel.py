@@ -7,7 +7,7 @@ from typing import Any
 from labeling.services.accounts import is_researcher
 from rounds.charts import line_chart_svg
 from rounds.config import RoundSettings
-from rounds.models import TrainingRound
+from rounds.models import Experiment, TrainingRound
 from rounds.page import progress_display
 from rounds.selectors import rounds_trend
 from rounds.services.lifecycle import base_model_default
@@ -46,3 +46,15 @@ def trend_context(*, rows: list[dict[str, Any]]) -> dict[str, Any]:
                        color="#0f5132", reference=0.5, y_range=(0.0, 1.0)),
     ]  # fmt: skip
     return {"trend": rows, "trend_charts": charts if any(r["state"] != "created" for r in rows) else []}
+
+
+def experiments_panel_context(*, project, request) -> dict[str, Any]:
+    """The project's oracle experiments, newest first, with the figures of each one's last measured round."""
+    if not is_researcher(request.user):
+        return {"visible": False}
+    rows = []
+    for experiment in Experiment.objects.filter(project=project).select_related("created_by")[:10]:
+        report = experiment.report or {}
+        rounds = report.get("rounds") or []
+        rows.append({"experiment": experiment, "initial": report.get("initial") or {}, "rounds": rounds})
+    return {"visible": True, "experiments": rows}

@@ -12,7 +12,7 @@ import random
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,6 +121,7 @@ class SimulatedLabeler:
     rng: random.Random
     submitted: int = 0
     done: bool = False
+    flip_rate: float = 0.0
 
 
 @dataclass
@@ -153,23 +154,45 @@ def judgment_for(preference: float, project: Project, *, allow_tie: bool) -> dic
     return {"choice": "b", "confidence": high if strong else math.floor(mid) + 1}
 
 
+def simulated_preference(difference: float, *, tau: float, flip_rate: float, rng: random.Random) -> tuple[float, bool]:
+    """(preference, flipped) of one simulated judgment of a pair whose oracle scores differ by `difference`
+    (left − right). With tau > 0 the labeler picks left with P = σ(difference / τ) (Bradley–Terry), and the
+    preference's size says how sure it was (≥ 1 is a confident answer); with tau = 0 it follows the oracle's
+    sign. Then the answer is flipped with probability `flip_rate`."""
+    preference = difference
+    if tau > 0:
+        p_left = 0.5 * (1.0 + math.tanh(difference / (2.0 * tau)))  # σ(d/τ) without overflow
+        left = rng.random() < p_left
+        sureness = 2.0 * abs((p_left if left else 1.0 - p_left) - 0.5) * 2.0
+        preference = max(sureness, 1e-6) * (1.0 if left else -1.0)
+    flipped = rng.random() < flip_rate
+    return (-preference if flipped else preference), flipped
+
+
 def simulated_labelers_run(
     *,
     project: Project,
     labelers: int,
-    noise: float,
+    noise: float | Sequence[float],
     oracle: str | Oracle = "shorter",
+    tau: float = 0.0,
     limit: int | None = None,
     base_url: str | None = None,
     seed: int = 0,
     on_submit: Callable[[int], None] | None = None,
 ) -> SimulationReport:
-    """Let `labelers` simulated labelers take turns: next pair → oracle (flipped with probability `noise`) →
-    submit, until the queue is empty for all of them or `limit` judgments were submitted."""
+    """Let `labelers` simulated labelers take turns: next pair → oracle (Bradley–Terry choice at temperature
+    `tau`, then flipped with probability `noise`, one per labeler or one for all) → submit, until the queue is
+    empty for all of them or `limit` judgments were submitted."""
     if labelers < 1:
         raise ValueError("at least one simulated labeler is needed")
-    if not 0 <= noise <= 1:
+    flip_rates = [float(noise)] * labelers if isinstance(noise, (int, float)) else [float(n) for n in noise]
+    if len(flip_rates) != labelers:
+        raise ValueError(f"{len(flip_rates)} flip rates for {labelers} labelers; give one, or one per labeler")
+    if not all(0 <= n <= 1 for n in flip_rates):
         raise ValueError("noise must be a probability in [0, 1]")
+    if tau < 0 or not math.isfinite(tau):
+        raise ValueError("tau must be a finite number >= 0")
     judge = shorter_oracle if oracle == "shorter" else oracle
     if not callable(judge):
         raise ValueError(f"unknown oracle {oracle!r}")
@@ -178,7 +201,11 @@ def simulated_labelers_run(
         user = simulated_labeler_ensure(project=project, index=index)
         token = token_create(user=user).key
         transport = HttpTransport(base_url, token) if base_url else InProcessTransport(token)
-        crowd.append(SimulatedLabeler(user.username, transport, random.Random(seed * 1_000 + index)))
+        crowd.append(
+            SimulatedLabeler(
+                user.username, transport, random.Random(seed * 1_000 + index), flip_rate=flip_rates[index - 1]
+            )
+        )
     report = SimulationReport(labelers=[c.username for c in crowd], submitted=0)
     while not all(c.done for c in crowd) and (limit is None or report.submitted < limit):
         for labeler in crowd:
@@ -190,10 +217,11 @@ def simulated_labelers_run(
                     raise RuntimeError(f"{labeler.username}: next pair failed ({status}): {body}")
                 labeler.done = True
                 continue
-            preference = judge(body["prompt"], body["response_left"], body["response_right"])
-            if labeler.rng.random() < noise:
-                preference = -preference
-                report.flipped += 1
+            difference = judge(body["prompt"], body["response_left"], body["response_right"])
+            preference, flipped = simulated_preference(
+                difference, tau=tau, flip_rate=labeler.flip_rate, rng=labeler.rng
+            )
+            report.flipped += flipped
             judgment = judgment_for(preference, project, allow_tie=project.allow_tie)
             status, answer = labeler.transport.post(
                 f"/api/v1/assignments/{body['assignment_id']}/submit/",

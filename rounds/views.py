@@ -14,7 +14,7 @@ from common.errors import DomainError
 from labeling.services.projects import project_get_for_user
 from rounds import page, selectors
 from rounds.config import PAIR_KINDS
-from rounds.models import RoundState
+from rounds.models import Experiment, RoundState
 from rounds.phases.labeling import round_labeling_check
 from rounds.services import lifecycle
 
@@ -147,3 +147,16 @@ def launch_log(request, slug, number, phase, index):
     except DomainError as exc:
         raise Http404(exc.message) from exc
     return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+def experiment_chart(request, slug, experiment_id):
+    """An experiment's stored SVG chart (built server-side with every text escaped), sandboxed."""
+    project = _project(request, slug)
+    experiment = Experiment.objects.filter(project=project, id=experiment_id).first()
+    if experiment is None or not experiment.chart_svg:
+        raise Http404("No such experiment chart.")
+    response = HttpResponse(experiment.chart_svg, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -29,9 +29,10 @@ def wilson_interval(
         denom = 1 + z**2 / trials
         centre = (p + z**2 / (2 * trials)) / denom
         half = z * np.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / denom
-    # The bounds lie in [0, 1]; clipping only removes rounding (e.g. -1e-17 at zero successes).
-    low = np.where(trials > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(trials > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    # The bounds lie in [0, 1] and are exactly 0 at zero successes and 1 at n; clipping and pinning only remove
+    # rounding (e.g. ±1e-17 there), so the interval always holds the proportion.
+    low = np.where(trials > 0, np.where(s <= 0, 0.0, np.clip(centre - half, 0.0, 1.0)), np.nan)
+    high = np.where(trials > 0, np.where(s >= trials, 1.0, np.clip(centre + half, 0.0, 1.0)), np.nan)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high

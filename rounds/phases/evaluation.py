@@ -9,12 +9,13 @@ from pathlib import Path
 
 from django.db import transaction
 
-from labeling.models import Prompt
+from labeling.models import Policy, Prompt
 from labeling.services.pairs import PairRow, pairs_create
 from rounds import ml_bridge
 from rounds.config import RoundSettings
 from rounds.models import RoundState, TrainingRound
 from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store, storable_text
+from rounds.policies import policy_best_of_n
 from rounds.services.launch import phase_launch
 
 NEW_SEED_OFFSET, PREVIOUS_SEED_OFFSET = 777, 778
@@ -51,16 +52,13 @@ def _evaluate_launch(
     return ml_bridge.evaluated_read(out)
 
 
-@phase(RoundState.EVALUATION)
-def round_evaluate(run: PhaseRun) -> None:
-    r, settings = run.training_round, run.settings
-    prompts = evaluation_prompts(training_round=r, settings=settings)
-    texts = [p.text for p in prompts]
-    assert r.new_policy is not None, "policy optimization, the phase before, sets the round's new policy"
-    assert r.reward_model is not None, "reward training sets the round's reward model"
+def _models_evaluate(run: PhaseRun, *, texts: list[str], initial_dir: Path) -> tuple[list, list, float, float]:
+    """(new rows, previous rows, KL to the previous policy, KL to the initial one): both policies evaluated by
+    `python -m training evaluate` child processes."""
+    r = run.training_round
+    assert r.new_policy is not None and r.reward_model is not None
     new_dir = ml_bridge.model_dir(r.new_policy.artifact_path)
     previous_dir = ml_bridge.model_dir(r.policy.artifact_path)
-    initial_dir = ml_bridge.model_dir(r.initial_policy.artifact_path)
     references = [previous_dir] if initial_dir == previous_dir else [previous_dir, initial_dir]
     reward_model = Path(r.reward_model.artifact_path)
     prompts_path = ml_bridge.prompts_write(run.folder / "evaluation" / "prompts.jsonl", texts)
@@ -72,10 +70,31 @@ def round_evaluate(run: PhaseRun) -> None:
         run, name="evaluate-previous", policy=previous_dir, references=[], reward_model=reward_model,
         prompts=prompts_path, seed_offset=PREVIOUS_SEED_OFFSET, progress=run.progress.span(0.6, 0.95),
     )  # fmt: skip
+    kl_previous = ml_bridge.evaluation_summary(new)["kl"]
+    kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(new, reference=1)["kl"]
+    return new, previous, kl_previous, kl_initial
+
+
+@phase(RoundState.EVALUATION)
+def round_evaluate(run: PhaseRun) -> None:
+    r, settings = run.training_round, run.settings
+    prompts = evaluation_prompts(training_round=r, settings=settings)
+    texts = [p.text for p in prompts]
+    assert r.new_policy is not None, "policy optimization, the phase before, sets the round's new policy"
+    assert r.reward_model is not None, "reward training sets the round's reward model"
+    initial_dir = ml_bridge.model_dir(r.initial_policy.artifact_path)
+    reward_model = Path(r.reward_model.artifact_path)
+    if policy_best_of_n(r.new_policy) is None and policy_best_of_n(r.policy) is None:
+        new, previous, kl_previous, kl_initial = _models_evaluate(run, texts=texts, initial_dir=initial_dir)
+        best: dict[str, float | None] = {}
+    else:  # best-of-n ranks its candidates with a reward model, in this process
+        new, kl_previous, kl_initial, best = _new_policy_rows(run, texts=texts, initial_dir=initial_dir)
+        previous, _ = policy_rows(
+            settings=settings, policy=r.policy, references=[], reward_model=reward_model, prompts=texts,
+            seed_offset=PREVIOUS_SEED_OFFSET, progress=run.progress.span(0.6, 0.95),
+        )  # fmt: skip
     summary_new = ml_bridge.evaluation_summary(new)
     summary_previous = ml_bridge.evaluation_summary(previous)
-    kl_previous = summary_new["kl"]
-    kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(new, reference=1)["kl"]
     samples_path = evaluation_samples_write(folder=run.folder, prompts=prompts, new=new, previous=previous)
     with transaction.atomic():
         rng = random.Random(settings.seed + r.number)
@@ -89,14 +108,14 @@ def round_evaluate(run: PhaseRun) -> None:
             rows.append(PairRow(prompt.id, first.id, second.id, batch=r.eval_batch))
         pairs = len(pairs_create(project=run.project, rows=rows))
         run.finish(
-            reason=f"RM score {summary_new['score']:+.3f} vs {summary_previous['score']:+.3f}; KL {kl_previous:.3f}; "
+            reason=f"RM score {summary_new['score']:+.3f} vs {summary_previous['score']:+.3f}; KL {_nats(kl_previous)}; "
             f"{pairs} pairs queued for human evaluation",
             metrics={"evaluation": {
                 "prompts": len(prompts), "rm_score_new": summary_new["score"],
                 "rm_score_previous": summary_previous["score"], "rm_score_raw_new": summary_new["score_raw"],
                 "rm_score_raw_previous": summary_previous["score_raw"], "eos_rate_new": summary_new["eos_rate"],
                 "eos_rate_previous": summary_previous["eos_rate"], "kl_vs_previous": kl_previous,
-                "kl_vs_initial": kl_initial, "human_eval_pairs": pairs, "samples_file": str(samples_path),
+                "kl_vs_initial": kl_initial, "human_eval_pairs": pairs, "samples_file": str(samples_path), **best,
             }},
         )  # fmt: skip
 
@@ -126,3 +145,62 @@ def _params(settings: RoundSettings, evaluated, training_round: TrainingRound) -
         "round": training_round.id, "evaluation": True, "finished_with_eos": evaluated.has_eos,
         "num_tokens": evaluated.num_tokens,
     }  # fmt: skip
+
+
+def _nats(kl: float | None) -> str:
+    return "n/a" if kl is None else f"{kl:.3f}"
+
+
+def policy_rows(
+    *,
+    settings: RoundSettings,
+    policy: Policy,
+    references: list[Path],
+    reward_model: Path,
+    prompts: list[str],
+    seed_offset: int,
+    progress,
+) -> tuple[list, dict[str, float | None]]:
+    """(evaluated responses, best-of-n KLs) of one response per prompt from `policy`: the one policy evaluation
+    for a model, best-of-n (its analytic and measured KL, no per-token KL) for a best-of-n policy."""
+    best = policy_best_of_n(policy)
+    if best is None:
+        rows = ml_bridge.policy_responses_evaluate(
+            settings=settings, policy=ml_bridge.model_dir(policy.artifact_path), references=references,
+            reward_model=reward_model, prompts=prompts, seed_offset=seed_offset, progress=progress,
+        )  # fmt: skip
+        return rows, {}
+    rows, analytic, measured = ml_bridge.best_of_n_evaluate(
+        settings=settings, policy=ml_bridge.model_dir(best.base.artifact_path), ranking_model=best.reward_model_dir,
+        reward_model=reward_model, n=best.n, prompts=prompts, seed_offset=seed_offset, progress=progress,
+    )  # fmt: skip
+    return rows, {"best_of_n": best.n, "best_of_n_base": best.base.id, "kl_analytic": analytic, "kl_measured": measured}
+
+
+def _new_policy_rows(
+    run: PhaseRun, *, texts: list[str], initial_dir: Path
+) -> tuple[list, float | None, float | None, dict[str, float | None]]:
+    """(rows, KL to the previous policy, KL to the initial policy, best-of-n KLs) of the round's new policy."""
+    r, settings = run.training_round, run.settings
+    assert r.new_policy is not None and r.reward_model is not None
+    previous_dir = ml_bridge.model_dir(r.policy.artifact_path)
+    references = [previous_dir] if initial_dir == previous_dir else [previous_dir, initial_dir]
+    if policy_best_of_n(r.policy) is not None:
+        references = [initial_dir]  # a best-of-n previous policy has no per-token log-probabilities
+    rows, best = policy_rows(
+        settings=settings, policy=r.new_policy, references=references, reward_model=Path(r.reward_model.artifact_path),
+        prompts=texts, seed_offset=NEW_SEED_OFFSET, progress=run.progress.span(0.0, 0.6),
+    )  # fmt: skip
+    if best:
+        base = policy_best_of_n(r.new_policy)
+        assert base is not None
+        kl_base = best["kl_measured"] if best["kl_measured"] is not None else best["kl_analytic"]
+        kl_initial = kl_base if base.base.id == r.initial_policy_id else None
+        kl_previous = kl_base if base.base.id == r.policy_id else None
+        return rows, kl_previous, kl_initial, best
+    if policy_best_of_n(r.policy) is not None:
+        kl_initial = ml_bridge.evaluation_summary(rows)["kl"]
+        return rows, None, kl_initial, best
+    kl_previous = ml_bridge.evaluation_summary(rows)["kl"]
+    kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(rows, reference=1)["kl"]
+    return rows, kl_previous, kl_initial, best

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from django.db import transaction
 
@@ -14,6 +14,8 @@ from rounds import ml_bridge
 from rounds.models import RoundState, TrainingRound
 from rounds.pair_mix import pairs_plan
 from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store
+from rounds.phases.selection import pairs_select_uncertain
+from rounds.policies import policy_best_of_n, policy_model, policy_samples_generate
 from rounds.services import compute
 from rounds.services.launch import memory_check, phase_launch
 
@@ -49,19 +51,26 @@ def round_sample(run: PhaseRun) -> None:
     batch = batch_prompts(training=training, settings=settings, number=r.number)
     texts = [p.text for p in batch]
     if not r.compute_estimate.get("flops"):
-        ml_bridge.model_dir(r.policy.artifact_path)  # converts the model once, then estimate
+        ml_bridge.model_dir(policy_model(r.policy).artifact_path)  # converts the model once, then estimate
         estimate = compute.round_compute_estimate(training_round=r)
         TrainingRound.objects.filter(id=r.id).update(compute_estimate=estimate)
     with_initial = r.policy_id != r.initial_policy_id and settings.pair_mix.get("current_vs_initial", 0) > 0
     seed_offset = 1000 * r.number
-    current_dir = ml_bridge.model_dir(r.policy.artifact_path)
-    memory_check(settings=settings, folder=current_dir, artifact=r.policy.artifact_path, phases=("sample",))
+    current_model = policy_model(r.policy)
+    current_dir = ml_bridge.model_dir(current_model.artifact_path)
+    memory_check(settings=settings, folder=current_dir, artifact=current_model.artifact_path, phases=("sample",))
     prompts = ml_bridge.prompts_write(run.folder / "sampling" / "prompts.jsonl", texts)
-    current = _samples_launch(
-        run, name="sample-current", model=current_dir, prompts=prompts,
-        config=settings.sampling(samples_per_prompt=settings.samples_per_prompt, seed_offset=seed_offset),
-        progress=progress.span(0.0, 0.6 if with_initial else 0.95),
-    )  # fmt: skip
+    current_config = settings.sampling(samples_per_prompt=settings.samples_per_prompt, seed_offset=seed_offset)
+    current_progress = progress.span(0.0, 0.6 if with_initial else 0.95)
+    if policy_best_of_n(r.policy) is None:
+        current = _samples_launch(
+            run, name="sample-current", model=current_dir, prompts=prompts, config=current_config,
+            progress=current_progress,
+        )  # fmt: skip
+    else:  # a best-of-n policy ranks its candidates with a reward model, in this process
+        current = policy_samples_generate(
+            policy=r.policy, prompts=texts, config=current_config, progress=current_progress
+        )
     initial = []
     if with_initial:
         initial = _samples_launch(
@@ -73,24 +82,32 @@ def round_sample(run: PhaseRun) -> None:
     with transaction.atomic():
         current_ids = _store_samples(r.policy_id, batch, current, r.id)
         initial_ids = _store_samples(r.initial_policy_id, batch, initial, r.id) if initial else {}
-        references: dict[int, list[int]] = {}
-        for sample_id, prompt_id in Sample.objects.filter(
-            prompt__in=batch, policy__kind__in=(PolicyKind.HUMAN_REFERENCE, PolicyKind.BASELINE)
-        ).values_list("id", "prompt_id"):
-            references.setdefault(prompt_id, []).append(sample_id)
-        rng = random.Random(settings.seed * 7919 + r.number)
-        planned = [
-            (prompt, plan)
-            for prompt in batch
-            for plan in pairs_plan(
-                current=current_ids.get(prompt.id, []),
-                initial=initial_ids.get(prompt.id, []),
-                reference=references.get(prompt.id, []),
-                mix=settings.pair_mix,
-                count=settings.pairs_per_prompt,
-                rng=rng,
-            )
-        ]
+    references: dict[int, list[int]] = {}
+    for sample_id, prompt_id in Sample.objects.filter(
+        prompt__in=batch, policy__kind__in=(PolicyKind.HUMAN_REFERENCE, PolicyKind.BASELINE)
+    ).values_list("id", "prompt_id"):
+        references.setdefault(prompt_id, []).append(sample_id)
+    rng = random.Random(settings.seed * 7919 + r.number)
+    uncertainty = settings.pair_selection == "uncertainty"
+    per_prompt = settings.pairs_per_prompt * (settings.uncertainty_candidates if uncertainty else 1)
+    planned = [
+        (prompt, plan)
+        for prompt in batch
+        for plan in pairs_plan(
+            current=current_ids.get(prompt.id, []),
+            initial=initial_ids.get(prompt.id, []),
+            reference=references.get(prompt.id, []),
+            mix=settings.pair_mix,
+            count=per_prompt,
+            rng=rng,
+        )
+    ]
+    selection: dict[str, Any] = {"strategy": "random"}
+    if uncertainty:
+        planned, selection = pairs_select_uncertain(
+            training_round=r, settings=settings, planned=planned, k=settings.pairs_per_prompt * len(batch)
+        )
+    with transaction.atomic():
         created = pairs_create(
             project=run.project,
             rows=[
@@ -114,5 +131,6 @@ def round_sample(run: PhaseRun) -> None:
                 "prompts": len(batch), "pairs": pairs, "pair_kinds": kinds,
                 "samples_current": len(current), "samples_initial": len(initial),
                 "eos_rate": sum(g.finished_with_eos for g in current) / max(len(current), 1),
+                "pair_selection": selection,
             }},
         )  # fmt: skip

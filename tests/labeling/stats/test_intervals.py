@@ -41,3 +41,14 @@ def test_z_sets_the_width():
     narrow = wilson_interval(30, 100, z=1.0)
     wide = wilson_interval(30, 100)
     assert wide[0] < narrow[0] < 0.3 < narrow[1] < wide[1]
+
+
+def test_bounds_are_exact_at_zero_and_all_successes():
+    # Rounding put the lower bound at +2.8e-17 for 0 of 6, outside the interval's own proportion.
+    for n in (1, 3, 6, 7, 40, 1000):
+        low, high = wilson_interval(0, n)
+        assert low == 0.0 and 0 < high < 1
+        low, high = wilson_interval(n, n)
+        assert high == 1.0 and 0 < low < 1
+    lows, highs = wilson_interval(np.array([0, 6]), np.array([6, 6]))
+    assert lows[0] == 0.0 and highs[1] == 1.0

@@ -1,0 +1,1 @@
+"""Oracle experiments: several rounds of the loop with simulated labelers, judged by an oracle."""
