@@ -52,7 +52,9 @@ def _evaluate_launch(
     return ml_bridge.evaluated_read(out)
 
 
-def _models_evaluate(run: PhaseRun, *, texts: list[str], initial_dir: Path) -> tuple[list, list, float, float]:
+def _models_evaluate(
+    run: PhaseRun, *, texts: list[str], initial_dir: Path
+) -> tuple[list, list, float | None, float | None]:
     """(new rows, previous rows, KL to the previous policy, KL to the initial one): both policies evaluated by
     `python -m training evaluate` child processes."""
     r = run.training_round
