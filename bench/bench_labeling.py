@@ -35,7 +35,7 @@ from label_studio_side import (  # noqa: E402
     label_studio_prepare,
     label_studio_server,
 )
-from labeling_clients import ClientLog, clients_run  # noqa: E402
+from labeling_clients import ClientLog, clients_run, server_wait  # noqa: E402
 from labeling_setup import (  # noqa: E402
     database_drop,
     database_migrate,
@@ -125,23 +125,18 @@ def server_start(args: argparse.Namespace, env: dict[str, str], token: str) -> s
         "warning",
     ]
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with code {server.returncode}")
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{args.port}/api/v1/me/", headers={"Authorization": f"Token {token}"}
-            )
-            urllib.request.urlopen(request, timeout=2)
-            return server
-        except urllib.error.HTTPError as exc:
-            server.terminate()
-            raise SystemExit(f"gunicorn answered {exc.code} to an authenticated request") from exc
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer within 60 s")
+    try:
+        server_wait(
+            server,
+            name="gunicorn",
+            url=f"http://127.0.0.1:{args.port}/api/v1/me/",
+            token=token,
+            timeout_s=60,
+            poll_s=0.3,
+        )
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from exc
+    return server
 
 
 def _proc_cpu_s(pid: int) -> float:

@@ -12,13 +12,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from labeling_clients import server_wait
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_VENV = BENCH_DIR / "out" / "ls-venv"
@@ -139,23 +137,15 @@ def label_studio_server(*, ls: LabelStudio, env: dict[str, str], port: int, work
     # Its start-up chatter and warnings go to a log in its data directory, not into the bench's report.
     log = open(Path(env["BASE_DATA_DIR"]) / "gunicorn.log", "ab")  # noqa: SIM115 - lives as long as the server
     server = subprocess.Popen(command, cwd=ls.package_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"Label Studio's gunicorn exited with code {server.returncode}")
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/current-user/whoami", headers={"Authorization": f"Token {token}"}
-            )
-            urllib.request.urlopen(request, timeout=5)
-            return server
-        except urllib.error.HTTPError as exc:
-            server.terminate()
-            raise RuntimeError(f"Label Studio answered {exc.code} to an authenticated request") from exc
-        except OSError:
-            time.sleep(0.5)
-    server.terminate()
-    raise RuntimeError("Label Studio's gunicorn did not answer within 120 s")
+    server_wait(
+        server,
+        name="Label Studio's gunicorn",
+        url=f"http://127.0.0.1:{port}/api/current-user/whoami",
+        token=token,
+        timeout_s=120,
+        poll_s=0.5,
+    )
+    return server
 
 
 def label_studio_data_dir() -> str:

@@ -5,11 +5,33 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 
 API = "/api/v1"
+
+
+def server_wait(server: subprocess.Popen, *, name: str, url: str, token: str, timeout_s: float, poll_s: float) -> None:
+    """Return once `server` answers an authenticated GET of `url`; RuntimeError (server stopped) if it exits,
+    refuses the token or stays silent for `timeout_s`. Both benched servers (Arbiter, Label Studio) start so."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {server.returncode}")
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": f"Token {token}"}), timeout=5)
+            return
+        except urllib.error.HTTPError as exc:
+            server.terminate()
+            raise RuntimeError(f"{name} answered {exc.code} to an authenticated request") from exc
+        except OSError:
+            time.sleep(poll_s)
+    server.terminate()
+    raise RuntimeError(f"{name} did not answer within {timeout_s:.0f} s")
 
 
 @dataclass
