@@ -38,6 +38,18 @@ _OVERLAP_SQL = "AND p.submitted_count < %(overlap)s AND p.submitted_count + p.le
 _LOCK_SQL = "FOR UPDATE OF p SKIP LOCKED"
 
 
+def _db_values(model: type, names: list[str], values: list[Any]) -> list[Any]:
+    """Raw column values as the ORM reads them: each field's backend and field converters applied, so SQLite's
+    naive datetimes come back aware, its 0/1 as booleans and JSON as Python values, as on PostgreSQL."""
+    out = []
+    for name, value in zip(names, values, strict=True):
+        column = model._meta.get_field(name).get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+            value = convert(value, column, connection)
+        out.append(value)
+    return out
+
+
 def _uses_ctes() -> bool:
     return connection.vendor == "postgresql"
 
@@ -106,20 +118,18 @@ def open_leases_read(*, project_id: int, labeler_id: int, now: datetime) -> list
     leases = []
     for pair in Pair.objects.raw(_OPEN_LEASES_SQL, params):
         row = pair.__dict__
-        lease = Assignment.from_db(
-            pair._state.db,
-            ["id", "pair_id", "labeler_id", "status", "swapped", "created_at", "expires_at", "closed_at"],
-            [
-                row.pop("lease_id"),
-                pair.id,
-                labeler_id,
-                row.pop("lease_status"),
-                row.pop("lease_swapped"),
-                row.pop("lease_created_at"),
-                row.pop("lease_expires_at"),
-                None,
-            ],
-        )
+        columns = ["id", "pair_id", "labeler_id", "status", "swapped", "created_at", "expires_at", "closed_at"]
+        raw = [
+            row.pop("lease_id"),
+            pair.id,
+            labeler_id,
+            row.pop("lease_status"),
+            row.pop("lease_swapped"),
+            row.pop("lease_created_at"),
+            row.pop("lease_expires_at"),
+            None,
+        ]  # the lease's columns are extra columns of the raw query, which the ORM does not convert
+        lease = Assignment.from_db(pair._state.db, columns, _db_values(Assignment, columns, raw))
         lease.pair = _with_screen(pair)
         leases.append(lease)
     return leases
@@ -158,8 +168,10 @@ def lease_lock(*, assignment_id: int, labeler_id: int) -> LockedLease | None:
     db = connection.alias
     n = len(_LEASE_COLUMNS)
     project_fields = Project._meta.concrete_fields
-    lease = Assignment.from_db(db, list(_LEASE_COLUMNS), list(row[:n]))
-    project = Project.from_db(db, [f.attname for f in project_fields], list(row[n : n + len(project_fields)]))
+    lease = Assignment.from_db(db, list(_LEASE_COLUMNS), _db_values(Assignment, list(_LEASE_COLUMNS), list(row[:n])))
+    project_names = [f.attname for f in project_fields]
+    project_values = _db_values(Project, project_names, list(row[n : n + len(project_fields)]))
+    project = Project.from_db(db, project_names, project_values)
     lease.pair = Pair.from_db(db, ["id", "project_id"], [lease.pair_id, project.id])
     lease.pair.project = project
     return LockedLease(lease=lease, labeler_is_member=bool(row[-1]))

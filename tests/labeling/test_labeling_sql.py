@@ -54,6 +54,11 @@ def test_lease_lock_loads_the_project_and_says_whether_the_labeler_is_a_member(m
         assert (locked.lease.status, locked.lease.labeler_id, locked.labeler_is_member) == ("open", labeler.id, True)
         assert labeling_sql.lease_lock(assignment_id=lease.id, labeler_id=make_user().pk).labeler_is_member is False
         assert labeling_sql.lease_lock(assignment_id=lease.id + 1000, labeler_id=labeler.pk) is None
+    # Every column reads as the ORM reads it (aware datetimes, booleans, decoded JSON), not as the driver returns it.
+    for raw, orm in ((locked.lease, Assignment.objects.get(id=lease.id)), (locked.lease.pair.project, project)):
+        for field in type(orm)._meta.concrete_fields:
+            ours, theirs = getattr(raw, field.attname), getattr(orm, field.attname)
+            assert (ours, type(ours)) == (theirs, type(theirs)), field.attname
     project_remove_member(project=project, user=labeler)
 
 

@@ -91,8 +91,10 @@ def test_nothing_a_labeler_can_reach_unblinds_them(make_user, make_project, rese
             return str(Comparison.objects.filter(labeler=labeler, is_current=True).latest("id").id)
         if name == "token_key":
             return token_key
-        if name in {"export_id", "number"}:
+        if name in {"export_id", "number", "experiment_id", "index"}:
             return "1"
+        if name == "phase":  # a launched job's log: researchers only
+            return "sampling"
         if name == "name":
             return "manifest.json"
         if name == "action":
