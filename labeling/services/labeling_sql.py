@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Field, Model
 
 from labeling.models import Assignment, AssignmentStatus, Comparison, Pair, Project, ProjectMembership, Prompt, Sample
 
@@ -38,12 +38,14 @@ _OVERLAP_SQL = "AND p.submitted_count < %(overlap)s AND p.submitted_count + p.le
 _LOCK_SQL = "FOR UPDATE OF p SKIP LOCKED"
 
 
-def _db_values(model: type, names: list[str], values: list[Any]) -> list[Any]:
+def _db_values(model: type[Model], names: list[str], values: list[Any]) -> list[Any]:
     """Raw column values as the ORM reads them: each field's backend and field converters applied, so SQLite's
     naive datetimes come back aware, its 0/1 as booleans and JSON as Python values, as on PostgreSQL."""
     out = []
     for name, value in zip(names, values, strict=True):
-        column = model._meta.get_field(name).get_col(model._meta.db_table)
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field), f"{name} is a column of {model.__name__}"
+        column = field.get_col(model._meta.db_table)
         for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
             value = convert(value, column, connection)
         out.append(value)
