@@ -92,7 +92,12 @@ def responses_evaluate(
     if scorer is not None:
         judge = scorer
     elif reward_model_dir is not None:
-        judge = RewardModelScorer(reward_model_dir, device=torch_device, instruction_template=instruction_template)
+        judge = RewardModelScorer(
+            reward_model_dir,
+            device=torch_device,
+            eos_token_id=tokenizer.eos_token_id,
+            instruction_template=instruction_template,
+        )
     prompt_budget = prompt_token_budget(
         policy.config, max_prompt_tokens=max_prompt_tokens, max_new_tokens=max_new_tokens
     )

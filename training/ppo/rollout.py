@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, cast, runtime_checkable
 
@@ -167,7 +167,9 @@ def load_scalar_model(model_dir: Path | str, *, device: torch.device, dtype: tor
 class RewardModelScorer:
     """Scores the exact sampled tokens (no re-tokenisation) with a frozen reward model."""
 
-    def __init__(self, model_dir: Path | str, *, device: torch.device, instruction_template: str | None = None) -> None:
+    def __init__(
+        self, model_dir: Path | str, *, device: torch.device, eos_token_id: int, instruction_template: str | None = None
+    ) -> None:
         self.model_dir = Path(model_dir)
         info = reward_model_info(self.model_dir)
         trained_with = info.instruction_template if info is not None else None
@@ -182,13 +184,28 @@ class RewardModelScorer:
         # Reward training stores the offset that makes the mean reward on reference outputs 0 (N+ details) in
         # the model's config; the value model, initialised from the same folder, reads it the same way.
         self.bias = reward_offset(self.model)
+        # Reward training ends every response with EOS (rewards.layout); a response cut off by the token cap is
+        # scored with the policy's EOS appended, so the reward model never reads a layout it was not trained on.
+        self.eos_token_id = eos_token_id
 
     @torch.no_grad()
     def score_batch(self, batch: Batch) -> torch.Tensor:
-        """Normalised head output on each sequence's last real token, where the reward model reads it: (B,)."""
-        values = token_values(self.model, batch)  # (B, P + R)
-        last = batch.queries.shape[1] + batch.response_mask.long().sum(1) - 1  # (B,)
+        """Normalised head output on each sequence's final EOS, where the reward model reads it: (B,)."""
+        ended = with_eos_appended(batch, self.eos_token_id)
+        values = token_values(self.model, ended)  # (B, P + R + 1)
+        last = ended.queries.shape[1] + ended.response_mask.long().sum(1) - 1  # (B,)
         return values[torch.arange(values.shape[0], device=values.device), last] + self.bias
+
+
+def with_eos_appended(batch: Batch, eos_token_id: int) -> Batch:
+    """The batch one column wider, with EOS after the last token of every response that has none."""
+    rows = batch.responses.shape[0]
+    column = torch.full((rows, 1), eos_token_id, dtype=batch.responses.dtype, device=batch.responses.device)
+    missing = (~batch.has_eos).unsqueeze(1)  # (B, 1)
+    # A response without EOS fills every column, so the new column is its end; other rows' new column is masked.
+    responses = torch.cat([batch.responses, torch.where(missing, column, batch.responses[:, -1:])], 1)
+    mask = torch.cat([batch.response_mask, missing], 1)
+    return replace(batch, responses=responses, response_mask=mask, has_eos=torch.ones_like(batch.has_eos))
 
 
 def batch_score(scorer: RewardModelScorer | Scorer, batch: Batch) -> torch.Tensor:

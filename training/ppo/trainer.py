@@ -324,7 +324,12 @@ def ppo_train(
         judge = scorer
     else:  # then reward_model_dir is set: exactly one of the two was checked above
         model_dir = cast("Path | str", reward_model_dir)
-        judge = RewardModelScorer(model_dir, device=device, instruction_template=config.instruction_template)
+        judge = RewardModelScorer(
+            model_dir,
+            device=device,
+            eos_token_id=tokenizer.eos_token_id,
+            instruction_template=config.instruction_template,
+        )
     optimizer = torch.optim.AdamW(actors.trainable(), lr=config.learning_rate, eps=config.adam_eps)
     start_step = 0
     if checkpoint is not None:
