@@ -47,6 +47,43 @@ def test_remaining_counts_gold_pairs_too(live_server, make_user, make_project, n
     page.wait_for_function("() => document.getElementById('remaining').textContent === '0'")
 
 
+def test_counts_fetched_before_a_submit_never_overwrite_the_submits_own(live_server, make_user, make_project, new_page):
+    """The workspace asks for the labeler's counts as each pair shows; when that answer (counted before the
+    submit) arrives after the submit's own counts, the older one is not shown."""
+    labeler = make_user("labeler")
+    project = make_project(pairs=3, members=[labeler], overlap=1, gold_rate=0.0)
+    page = new_page()
+    asked, held = [], []
+
+    def progress(route):
+        asked.append(route.request.url)
+        if len(asked) == 2:  # the one asked as the first pair shows: answered now, delivered late
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page.route(f"**/api/v1/projects/{project.slug}/progress/", progress)
+    log_in_with_keyboard(page, live_server.url, labeler.username)
+    page.wait_for_selector("#task:not([hidden])")
+    page.wait_for_function("() => document.getElementById('remaining').textContent === '3'")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+    first = page.get_attribute("#task", "data-assignment")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('remaining').textContent === '2'")
+    assert Comparison.objects.filter(labeler=labeler).count() == 1
+    route, stale = held[0]
+    assert json.loads(stale.text())["me"]["remaining"] == 3
+    route.fulfill(response=stale)
+    # The next pair waits on that answer, so once it shows the stale counts have been read.
+    page.wait_for_function(f"() => document.getElementById('task').dataset.assignment !== '{first}'")
+    assert page.inner_text("#remaining") == "2"
+
+
 def test_leases_go_back_when_the_tab_goes_away(live_server, make_user, make_project, new_page):
     labeler = make_user("labeler")
     project = make_project(pairs=4, members=[labeler], overlap=1, gold_rate=0.0)

@@ -30,6 +30,9 @@
     revising: null,     // a submitted judgment on screen for revision (shown order), or null
     stash: null,        // the lease that waits while a judgment is revised
     last: null,         // the judgment just submitted, for undo
+    progressAsked: 0,   // requests sent that answer with the labeler's counts, numbered as sent
+    progressShown: 0,   // the number of the request whose counts are on screen
+    progress: null,     // those counts
   };
 
   var ApiError = ArbiterApi.ApiError;
@@ -222,7 +225,14 @@
     setView("empty");
   }
 
-  function showProgress(me) {
+  // Counts travel with /progress/ and with submits; an answer to an earlier request that arrives
+  // after a later one's is stale (it was counted before that submit) and is not shown.
+  function askProgress() { state.progressAsked += 1; return state.progressAsked; }
+
+  function showProgress(me, asked) {
+    if (asked < state.progressShown) return state.progress;
+    state.progressShown = asked;
+    state.progress = me;
     $("done-today").textContent = me.done_today;
     $("done-project").textContent = me.done_in_project;
     $("remaining").textContent = me.remaining;
@@ -231,8 +241,9 @@
 
   // Resolves to the labeler's own counts (or null when unreachable) after showing them.
   function refreshProgress() {
+    var asked = askProgress();
     return api("GET", config.urls.progress).then(function (data) {
-      return showProgress(data.me);
+      return showProgress(data.me, asked);
     }).catch(function () { return null; });
   }
 
@@ -308,6 +319,7 @@
     state.busy = true;
     renderSelection();
     var shown = state.current;
+    var asked = body && body.progress ? askProgress() : 0;
     api("POST", actionUrl(kind, shown.assignment_id), body).then(done, function (error) {
       if (error instanceof ApiError && error.code === "already_submitted") return done(null);
       state.busy = false;
@@ -327,7 +339,7 @@
           comparison_id: result.comparison_id, prompt: shown.prompt, response_left: shown.response_left,
           response_right: shown.response_right, choice: body.choice, confidence: body.confidence, rationale: body.rationale,
         };
-        if (result.progress) showProgress(result.progress);
+        if (result.progress) showProgress(result.progress, asked);
         if (result.next !== undefined) carried = carriedNext(result);
       }
       advanceWith(carried);
