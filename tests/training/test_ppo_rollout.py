@@ -107,21 +107,30 @@ def trained_layout_reward_model(tiny_reward_model_dir, tiny_policy_dir, tmp_path
     return folder
 
 
-def test_reward_model_scorer_matches_reward_model_score(trained_layout_reward_model, tiny_policy_dir):
+@pytest.mark.parametrize(
+    "ended",
+    [(True, True), (False, True)],
+    ids=["both-end-on-eos", "first-cut-off-by-the-token-cap"],
+)
+def test_reward_model_scorer_matches_reward_model_score(trained_layout_reward_model, tiny_policy_dir, ended):
+    """The exact sampled tokens score as the text-level scorer scores the text, which ends it with EOS as reward
+    training does; a response that ran out of tokens (no EOS, the longest row) gets that EOS appended."""
     from rewards.scoring import reward_model_score
 
     tokenizer = load_tokenizer(tiny_policy_dir)
     prompts = ["the fox", "a crow sat on a branch with cheese"]
-    answers = ["it was clever", "pride comes before a fall"]
+    answers = ["it was clever and then it ran far away", "pride"]
     ids, mask, _ = prompts_encode(tokenizer, prompts, template=TEMPLATE, max_tokens=64, device="cpu")
-    encoded = [tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for a in answers]
+    encoded = [
+        tokenizer(a, add_special_tokens=False)["input_ids"] + ([tokenizer.eos_token_id] if end else [])
+        for a, end in zip(answers, ended, strict=True)
+    ]
     width = max(map(len, encoded))
     responses = torch.full((2, width), tokenizer.pad_token_id)
     for row, tokens in enumerate(encoded):
         responses[row, : len(tokens)] = torch.tensor(tokens)
-    batch = Batch(
-        prompts, ids, mask, responses, responses != tokenizer.pad_token_id, torch.ones(2, dtype=torch.bool), answers
-    )
+    has_eos = torch.tensor(ended)
+    batch = Batch(prompts, ids, mask, responses, responses != tokenizer.pad_token_id, has_eos, answers)
     scorer = RewardModelScorer(
         trained_layout_reward_model,
         device=torch.device("cpu"),
@@ -134,6 +143,9 @@ def test_reward_model_scorer_matches_reward_model_score(trained_layout_reward_mo
     torch.testing.assert_close(
         scorer.score_batch(batch), torch.tensor(expected, dtype=torch.float32), rtol=1e-4, atol=1e-4
     )
+    # The batch PPO goes on to train on is untouched: a missing EOS still draws the penalty.
+    assert batch.has_eos.tolist() == list(ended)
+    assert batch.responses.shape[1] == width
     with pytest.raises(ValueError, match="instruction template"):
         RewardModelScorer(
             trained_layout_reward_model,
@@ -141,41 +153,6 @@ def test_reward_model_scorer_matches_reward_model_score(trained_layout_reward_mo
             eos_token_id=tokenizer.eos_token_id,
             instruction_template="{text}",
         )
-
-
-def test_a_response_cut_off_by_the_token_cap_is_scored_with_the_eos_reward_training_ends_it_with(
-    trained_layout_reward_model, tiny_policy_dir
-):
-    """A response that ran out of tokens reads, to the reward model, as the text-level scorer reads it."""
-    from rewards.scoring import reward_model_score
-
-    tokenizer = load_tokenizer(tiny_policy_dir)
-    prompts = ["the fox", "a crow sat on a branch with cheese"]
-    answers = ["it was clever and then it ran far away", "pride"]
-    ids, mask, _ = prompts_encode(tokenizer, prompts, template=TEMPLATE, max_tokens=64, device="cpu")
-    cut = tokenizer(answers[0], add_special_tokens=False)["input_ids"]  # no EOS: the cap was reached
-    ended = tokenizer(answers[1], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    responses = torch.full((2, len(cut)), tokenizer.pad_token_id)
-    responses[0] = torch.tensor(cut)
-    responses[1, : len(ended)] = torch.tensor(ended)
-    batch = Batch(
-        prompts, ids, mask, responses, responses != tokenizer.pad_token_id, torch.tensor([False, True]), answers
-    )
-    scorer = RewardModelScorer(
-        trained_layout_reward_model,
-        device=torch.device("cpu"),
-        eos_token_id=tokenizer.eos_token_id,
-        instruction_template=TEMPLATE,
-    )
-    expected = reward_model_score(
-        model_dir=trained_layout_reward_model, prompts=prompts, responses=answers, device="cpu"
-    )
-    torch.testing.assert_close(
-        scorer.score_batch(batch), torch.tensor(expected, dtype=torch.float32), rtol=1e-4, atol=1e-4
-    )
-    # The batch PPO goes on to train on is untouched: its missing EOS still draws the penalty.
-    assert batch.has_eos.tolist() == [False, True]
-    assert batch.responses.shape[1] == len(cut)
 
 
 def test_prompt_token_budget_leaves_room_for_the_response():
