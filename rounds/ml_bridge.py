@@ -114,13 +114,9 @@ def reward_summary_read(out_dir: Path) -> dict[str, Any]:
     return json.loads((out_dir / REWARD_CONFIG_FILE).read_text(encoding="utf-8"))
 
 
-def dataclass_dict(config) -> dict[str, Any]:
-    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
-
-
-def result_summary(result) -> dict[str, Any]:
-    """A dataclass result as JSON-ready data (paths as strings)."""
-    return json.loads(json.dumps(dataclasses.asdict(result), default=str))
+def dataclass_dict(value) -> dict[str, Any]:
+    """A dataclass (a config or a result) as JSON-ready data (paths as strings)."""
+    return json.loads(json.dumps(dataclasses.asdict(value), default=str))
 
 
 @dataclasses.dataclass(frozen=True)

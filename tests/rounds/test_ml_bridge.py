@@ -73,7 +73,7 @@ def test_dataclasses_become_json_ready_data():
         out_dir: Path
         steps: int
 
-    assert ml_bridge.result_summary(Result(Path("/a/b"), 3)) == {"out_dir": "/a/b", "steps": 3}
+    assert ml_bridge.dataclass_dict(Result(Path("/a/b"), 3)) == {"out_dir": "/a/b", "steps": 3}
     ppo = round_settings_parse(TINY_SETTINGS).ppo
     data = ml_bridge.dataclass_dict(ppo)
     assert data["batch_size"] == 2 and data == json.loads(json.dumps(data))
