@@ -64,15 +64,15 @@
     container.dispatchEvent(new CustomEvent("live:update", { detail: data }));
   }
 
-  function watch(container) {
-    var url = container.getAttribute("data-live-url");
-    var interval = parseInt(container.getAttribute("data-live-interval") || "5000", 10);
-    var status = container.querySelector("[data-live-status]");
+  // The one poll loop of the site's live pages: GET `url` (JSON, session cookie) now when `immediate`, then
+  // every interval() ms, pausing while the tab is hidden and polling at once when it shows again.
+  // onData(json) on success, onError() on an HTTP or network failure; either way the next poll is scheduled.
+  function follow(url, interval, onData, onError, immediate) {
     var timer = null;
 
     function schedule() {
       clearTimeout(timer);
-      if (!document.hidden) timer = setTimeout(poll, interval);
+      if (!document.hidden) timer = setTimeout(poll, interval());
     }
 
     function poll() {
@@ -81,13 +81,8 @@
           if (!response.ok) throw new Error("HTTP " + response.status);
           return response.json();
         })
-        .then(function (data) {
-          apply(container, data);
-          if (status) status.textContent = "updated " + new Date().toLocaleTimeString();
-        })
-        .catch(function () {
-          if (status) status.textContent = "could not update; retrying";
-        })
+        .then(onData)
+        .catch(onError)
         .then(schedule);
     }
 
@@ -95,10 +90,22 @@
       if (!document.hidden) poll();
       else clearTimeout(timer);
     });
-    poll();
+    if (immediate) poll();
+    else schedule();
   }
 
-  window.ArbiterLive = { formats: formats, watch: watch, apply: apply };
+  function watch(container) {
+    var interval = parseInt(container.getAttribute("data-live-interval") || "5000", 10);
+    var status = container.querySelector("[data-live-status]");
+    follow(container.getAttribute("data-live-url"), function () { return interval; }, function (data) {
+      apply(container, data);
+      if (status) status.textContent = "updated " + new Date().toLocaleTimeString();
+    }, function () {
+      if (status) status.textContent = "could not update; retrying";
+    }, true);
+  }
+
+  window.ArbiterLive = { formats: formats, watch: watch, apply: apply, follow: follow };
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-url]").forEach(watch);
   });
