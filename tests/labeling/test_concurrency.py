@@ -3,14 +3,16 @@
 import threading
 import time
 from collections import Counter
+from functools import partial
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from common.errors import QueueEmpty, TooManyLeases
 from labeling.models import Assignment, Comparison, Pair
 from labeling.services.assignment import assignment_next
 from labeling.services.judgments import Judgment, assignment_skip, comparison_submit
+from tests.together import run_together
 
 
 @pytest.mark.django_db(transaction=True)
@@ -21,46 +23,32 @@ def test_parallel_labelers_respect_overlap_and_lose_nothing(make_project, make_u
     labelers = [make_user() for _ in range(12)]
     acknowledged: list[int] = []
     seen: list[tuple[int, int]] = []
-    errors: list[BaseException] = []
     lock = threading.Lock()
-    start = threading.Barrier(len(labelers))
 
     def work(labeler, index):
-        try:
-            start.wait()
-            while True:
-                try:
-                    assignment = assignment_next(project=project, labeler=labeler)
-                except QueueEmpty:
-                    # Full pairs can free a place when another labeler skips; stop once nothing is in flight.
-                    if not Assignment.objects.filter(pair__project=project, status="open").exists():
-                        return
-                    time.sleep(0.01)
-                    continue
-                except TooManyLeases:
-                    continue
-                with lock:
-                    seen.append((labeler.id, assignment.pair_id))
-                if (index + assignment.pair_id) % 9 == 0:
-                    assignment_skip(assignment_id=assignment.id, labeler=labeler)
-                    continue
-                comparison = comparison_submit(
-                    assignment_id=assignment.id, labeler=labeler, judgment=Judgment(choice="a", confidence=3)
-                )
-                with lock:
-                    acknowledged.append(comparison.id)
-        except BaseException as exc:  # surfaced below with the thread's traceback
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        while True:
+            try:
+                assignment = assignment_next(project=project, labeler=labeler)
+            except QueueEmpty:
+                # Full pairs can free a place when another labeler skips; stop once nothing is in flight.
+                if not Assignment.objects.filter(pair__project=project, status="open").exists():
+                    return
+                time.sleep(0.01)
+                continue
+            except TooManyLeases:
+                continue
+            with lock:
+                seen.append((labeler.id, assignment.pair_id))
+            if (index + assignment.pair_id) % 9 == 0:
+                assignment_skip(assignment_id=assignment.id, labeler=labeler)
+                continue
+            comparison = comparison_submit(
+                assignment_id=assignment.id, labeler=labeler, judgment=Judgment(choice="a", confidence=3)
+            )
+            with lock:
+                acknowledged.append(comparison.id)
 
-    threads = [threading.Thread(target=work, args=(labeler, i)) for i, labeler in enumerate(labelers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    assert all(not thread.is_alive() for thread in threads)
+    run_together([partial(work, labeler, i) for i, labeler in enumerate(labelers)])
 
     per_pair = Counter(Comparison.objects.filter(pair__project=project).values_list("pair_id", flat=True))
     assert max(per_pair.values()) <= 3

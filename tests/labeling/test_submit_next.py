@@ -4,9 +4,10 @@ and the labeling loop within its statement budget."""
 import threading
 import time
 from collections import Counter
+from functools import partial
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -16,6 +17,7 @@ from labeling.services.accounts import token_create
 from labeling.services.judgments import Judgment, comparison_submit_and_next
 from labeling.services.project_settings import project_remove_member
 from labeling.services.token_cache import token_cache
+from tests.together import run_together
 
 pytestmark = pytest.mark.django_db
 NEVER = lambda: 0.99  # noqa: E731 - uniform() draw that never picks gold
@@ -142,41 +144,28 @@ def test_parallel_labelers_looping_on_submit_respect_overlap_and_never_twice(mak
     for labeler in labelers:
         project_add_member(project=project, user=labeler)
     seen: list[tuple[int, int]] = []
-    errors: list[BaseException] = []
     lock = threading.Lock()
-    start = threading.Barrier(len(labelers))
 
     def work(labeler):
-        try:
-            start.wait()
-            lease = None
-            while True:
-                if lease is None:
-                    try:
-                        lease = assignment_next(project=project, labeler=labeler, rng_uniform=NEVER)
-                    except QueueEmpty:
-                        # Places free up while others still hold leases; stop once nothing is in flight.
-                        if not Assignment.objects.filter(pair__project=project, status="open").exists():
-                            return
-                        time.sleep(0.01)
-                        continue
-                with lock:
-                    seen.append((labeler.id, lease.pair_id))
-                done = comparison_submit_and_next(
-                    assignment_id=lease.id, labeler=labeler, judgment=Judgment(choice="b"), rng_uniform=NEVER
-                )
-                lease = done.next
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        lease = None
+        while True:
+            if lease is None:
+                try:
+                    lease = assignment_next(project=project, labeler=labeler, rng_uniform=NEVER)
+                except QueueEmpty:
+                    # Places free up while others still hold leases; stop once nothing is in flight.
+                    if not Assignment.objects.filter(pair__project=project, status="open").exists():
+                        return
+                    time.sleep(0.01)
+                    continue
+            with lock:
+                seen.append((labeler.id, lease.pair_id))
+            done = comparison_submit_and_next(
+                assignment_id=lease.id, labeler=labeler, judgment=Judgment(choice="b"), rng_uniform=NEVER
+            )
+            lease = done.next
 
-    threads = [threading.Thread(target=work, args=(labeler,)) for labeler in labelers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
+    run_together([partial(work, labeler) for labeler in labelers])
     per_pair = Counter(Comparison.objects.filter(pair__project=project).values_list("pair_id", flat=True))
     assert len(seen) == len(set(seen)), "a labeler was handed the same pair twice"
     assert sum(per_pair.values()) == len(seen) == 90

@@ -4,14 +4,12 @@ phase is a 409 and queues nothing; the sweeper re-queues a stalled phase once ev
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 import redis as redis_client
 from django.conf import settings as django_settings
-from django.db import connections
 
 from common import clock
 from rounds.models import RoundState, TrainingRound
@@ -20,6 +18,7 @@ from rounds.services.sweeper import SWEEP_REASON, rounds_sweep
 from tests.celery_worker import _database_url, _route_to
 from tests.conftest import PASSWORD
 from tests.fault_tools import PrivateRedis, child_environment, gunicorn_server, logged_in_session
+from tests.together import run_together
 
 from .conftest import TINY_SETTINGS
 
@@ -87,20 +86,7 @@ def test_two_sweeps_requeue_a_stalled_phase_once_then_fail_it_with_a_reason(fabl
                 )
 
             stall()
-            reports, gate = [], threading.Barrier(2)
-
-            def sweep() -> None:
-                try:
-                    gate.wait()
-                    reports.append(rounds_sweep())
-                finally:
-                    connections.close_all()
-
-            threads = [threading.Thread(target=sweep) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+            reports = run_together([rounds_sweep, rounds_sweep], timeout=60)
             assert sorted(len(report.requeued) for report in reports) == [0, 1]
             assert shared.llen(gpu_queue) == 2  # the start's message and one requeue
             r.refresh_from_db()

@@ -17,6 +17,7 @@ from labeling.models import Project
 from tests.celery_worker import _database_url, start_celery_worker, wait_until
 from tests.conftest import PASSWORD
 from tests.fault_tools import child_environment, gunicorn_server, logged_in_session, private_redis
+from tests.together import run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
 
@@ -130,12 +131,10 @@ def test_a_worker_killed_mid_export_is_recovered_by_the_sweeper_within_two_minut
 def test_two_sweeps_restart_a_stalled_export_once_then_fail_it_with_a_retry(
     judged_project, researcher, settings, tmp_path
 ):
-    import threading
     import uuid
     from datetime import timedelta
 
     import redis as redis_client
-    from django.db import connections
 
     from common import clock
     from common.errors import Conflict
@@ -162,20 +161,7 @@ def test_two_sweeps_restart_a_stalled_export_once_then_fail_it_with_a_retry(
                 )
 
             worker_died(1)
-            reports, gate = [], threading.Barrier(2)
-
-            def sweep() -> None:
-                try:
-                    gate.wait()
-                    reports.append(exports_sweep())
-                finally:
-                    connections.close_all()
-
-            threads = [threading.Thread(target=sweep) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+            reports = run_together([exports_sweep, exports_sweep], timeout=60)
             assert sorted(len(r.requeued) for r in reports) == [0, 1] and shared.llen(queue) == 2
             assert Export.objects.get(id=export.id).status == ExportStatus.QUEUED
 
