@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -38,3 +39,20 @@ def run_together(work: Sequence[Callable[[], T]], *, timeout: float = 120) -> li
     if stuck:
         raise AssertionError(f"{stuck} of {len(threads)} threads still running after {timeout} s")
     return results  # type: ignore[return-value]  # every slot was filled: no thread raised or is running
+
+
+def lease_while_any_in_flight(project, take: Callable[[], T]) -> T | None:
+    """take() a lease for a labeler working beside others: an empty queue is retried while any lease of the
+    project is still open (its pair may come back), and None once none is (the labeler is done)."""
+    from common.errors import QueueEmpty, TooManyLeases
+    from labeling.models import Assignment
+
+    while True:
+        try:
+            return take()
+        except QueueEmpty:
+            if not Assignment.objects.filter(pair__project=project, status="open").exists():
+                return None
+            time.sleep(0.01)
+        except TooManyLeases:
+            continue

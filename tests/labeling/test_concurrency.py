@@ -1,18 +1,16 @@
 """Many labelers at once against PostgreSQL: overlap holds, nobody sees a pair twice, nothing is lost."""
 
 import threading
-import time
 from collections import Counter
 from functools import partial
 
 import pytest
 from django.db import connection
 
-from common.errors import QueueEmpty, TooManyLeases
 from labeling.models import Assignment, Comparison, Pair
 from labeling.services.assignment import assignment_next
 from labeling.services.judgments import Judgment, assignment_skip, comparison_submit
-from tests.together import run_together
+from tests.together import lease_while_any_in_flight, run_together
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,16 +25,9 @@ def test_parallel_labelers_respect_overlap_and_lose_nothing(make_project, make_u
 
     def work(labeler, index):
         while True:
-            try:
-                assignment = assignment_next(project=project, labeler=labeler)
-            except QueueEmpty:
-                # Full pairs can free a place when another labeler skips; stop once nothing is in flight.
-                if not Assignment.objects.filter(pair__project=project, status="open").exists():
-                    return
-                time.sleep(0.01)
-                continue
-            except TooManyLeases:
-                continue
+            assignment = lease_while_any_in_flight(project, partial(assignment_next, project=project, labeler=labeler))
+            if assignment is None:
+                return
             with lock:
                 seen.append((labeler.id, assignment.pair_id))
             if (index + assignment.pair_id) % 9 == 0:

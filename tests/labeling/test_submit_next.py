@@ -2,7 +2,6 @@
 and the labeling loop within its statement budget."""
 
 import threading
-import time
 from collections import Counter
 from functools import partial
 
@@ -11,13 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from common.errors import QueueEmpty
 from labeling.models import Assignment, AssignmentStatus, Comparison, Pair
 from labeling.services.accounts import token_create
 from labeling.services.judgments import Judgment, comparison_submit_and_next
 from labeling.services.project_settings import project_remove_member
 from labeling.services.token_cache import token_cache
-from tests.together import run_together
+from tests.together import lease_while_any_in_flight, run_together
 
 pytestmark = pytest.mark.django_db
 NEVER = lambda: 0.99  # noqa: E731 - uniform() draw that never picks gold
@@ -150,14 +148,10 @@ def test_parallel_labelers_looping_on_submit_respect_overlap_and_never_twice(mak
         lease = None
         while True:
             if lease is None:
-                try:
-                    lease = assignment_next(project=project, labeler=labeler, rng_uniform=NEVER)
-                except QueueEmpty:
-                    # Places free up while others still hold leases; stop once nothing is in flight.
-                    if not Assignment.objects.filter(pair__project=project, status="open").exists():
-                        return
-                    time.sleep(0.01)
-                    continue
+                take = partial(assignment_next, project=project, labeler=labeler, rng_uniform=NEVER)
+                lease = lease_while_any_in_flight(project, take)
+                if lease is None:
+                    return
             with lock:
                 seen.append((labeler.id, lease.pair_id))
             done = comparison_submit_and_next(
