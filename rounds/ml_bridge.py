@@ -47,14 +47,6 @@ def parameter_count(folder: Path) -> int:
     return model_files.parameter_count(folder)
 
 
-def samples_generate(*, folder: Path, prompts: Sequence[str], config, progress: ProgressFn | None) -> list:
-    """Samples generated in this process (best-of-n policies and experiment measurements; round phases launch
-    `python -m training sample` instead)."""
-    from training.sampling import generate_samples
-
-    return generate_samples(model_dir=folder, prompts=list(prompts), config=config, progress=progress)
-
-
 def policy_responses_evaluate(
     *,
     settings: RoundSettings,
@@ -206,39 +198,6 @@ def best_of_n_run(
         kl_reference_samples=kl_reference_samples,
         progress=progress,
     )
-
-
-def _share(progress: ProgressFn, part: int, parts: int) -> ProgressFn:
-    return lambda fraction, message: progress((part + fraction) / parts, message)
-
-
-def best_of_n_samples(*, folder: Path, reward_model: Path, prompts: Sequence[str], n: int, config, progress) -> list:
-    """Samples of a best-of-n policy: `config.samples_per_prompt` independent best-of-n draws per prompt from
-    `folder`, each the highest-ranked of n by `reward_model`, as training.sampling.GeneratedSample rows."""
-    from training.best_of_n import best_of_n_generate, reward_model_scorer
-    from training.sampling import GeneratedSample
-
-    scorer = reward_model_scorer(reward_model)
-    rows: list = []
-    draws = config.samples_per_prompt
-    for draw in range(draws):
-        result = best_of_n_generate(
-            policy_dir=folder,
-            prompts=list(prompts),
-            n=n,
-            scorer=scorer,
-            sampling=dataclasses.replace(config, seed=config.seed + draw * (len(prompts) * n + 1)),
-            progress=None if progress is None else _share(progress, draw, draws),
-        )
-        rows += [
-            GeneratedSample(
-                prompt_index=c.prompt_index, prompt=c.prompt, text=c.text, sample_index=draw,
-                finished_with_eos=c.finished_with_eos, num_tokens=c.num_tokens,
-                params={**c.params, "best_of_n": n, "reward": c.reward, "analytic_kl": result.analytic_kl},
-            )
-            for c in result.choices
-        ]  # fmt: skip
-    return rows
 
 
 def best_of_n_evaluate(

@@ -1,5 +1,6 @@
 """Best-of-n policies: a Policy row whose metadata names its base policy, a reward-model folder and n.
-Sampling one is best-of-n from the base model (training.best_of_n); every other policy samples its own model."""
+Sampling one is `python -m training sample --best-of-n N` over the base model; every other policy samples its own
+model."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeling.models import Policy
-from rounds import ml_bridge
 
 BEST_OF_N = "best_of_n"
 
@@ -33,16 +33,3 @@ def policy_model(policy: Policy) -> Policy:
     """The policy whose weights `policy` samples: its base for best-of-n, else itself."""
     best = policy_best_of_n(policy)
     return best.base if best is not None else policy
-
-
-def policy_samples_generate(*, policy: Policy, prompts: list[str], config, progress) -> list:
-    """Samples of `policy` (training.sampling.GeneratedSample rows): best-of-n when the policy is one."""
-    best = policy_best_of_n(policy)
-    if best is None:
-        return ml_bridge.samples_generate(
-            folder=ml_bridge.model_dir(policy.artifact_path), prompts=prompts, config=config, progress=progress
-        )
-    return ml_bridge.best_of_n_samples(
-        folder=ml_bridge.model_dir(best.base.artifact_path), reward_model=best.reward_model_dir, prompts=prompts,
-        n=best.n, config=config, progress=progress,
-    )  # fmt: skip

@@ -163,6 +163,42 @@ def best_of_n_generate(
     return BestOfNResult(choices=choices, analytic_kl=best_of_n_analytic_kl(n), measured_kl=measured)
 
 
+def best_of_n_draws(
+    *,
+    policy_dir: Path | str,
+    prompts: list[str],
+    n: int,
+    scorer: Scorer,
+    sampling: SamplingConfig,
+    progress: ProgressFn | None = None,
+) -> list[GeneratedSample]:
+    """Samples of the best-of-n policy over `policy_dir`: `sampling.samples_per_prompt` independent draws per
+    prompt, each the highest-ranked of n fresh samples, as GeneratedSample rows (sample_index = the draw) whose
+    params carry best_of_n, the kept reward and the analytic KL."""
+    draws = sampling.samples_per_prompt
+    rows: list[GeneratedSample] = []
+    for draw in range(draws):
+        report = None if progress is None else _part_of(progress, draw, draws)
+        # Each draw its own seed range (the n candidates of every prompt take len(prompts) * n seeds).
+        config = replace(sampling, seed=sampling.seed + draw * (len(prompts) * n + 1))
+        result = best_of_n_generate(
+            policy_dir=policy_dir, prompts=prompts, n=n, scorer=scorer, sampling=config, progress=report
+        )
+        rows += [
+            GeneratedSample(
+                prompt_index=c.prompt_index, prompt=c.prompt, text=c.text, sample_index=draw,
+                finished_with_eos=c.finished_with_eos, num_tokens=c.num_tokens,
+                params={**c.params, "best_of_n": n, "reward": c.reward, "analytic_kl": result.analytic_kl},
+            )
+            for c in result.choices
+        ]  # fmt: skip
+    return rows
+
+
+def _part_of(progress: ProgressFn, part: int, parts: int) -> ProgressFn:
+    return lambda fraction, message: progress((part + fraction) / parts, message)
+
+
 def reward_model_scorer(model_dir: Path | str, *, batch_size: int = 16) -> Scorer:
     """A Scorer backed by a reward-model folder, loaded once (rewards.scoring's normalised rewards)."""
     from rewards.scoring import load_reward_model, score_loaded

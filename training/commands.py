@@ -103,6 +103,15 @@ def _configure_sample(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="tiny, smollm2-135m or a local model folder")
     parser.add_argument("--prompts", type=Path, required=True, help="JSONL of prompts (text/prompt field)")
     parser.add_argument("--out", type=Path, required=True, help="JSONL file to write samples to")
+    parser.add_argument(
+        "--best-of-n",
+        type=int,
+        default=0,
+        metavar="N",
+        help="sample the best-of-N policy over --model: every sample is the best of N ranked by --reward-model "
+        "(default 0: plain sampling)",
+    )
+    parser.add_argument("--reward-model", type=Path, help="with --best-of-n: the reward model folder that ranks")
     add_progress_argument(parser)
     add_dataclass_arguments(parser, SamplingConfig)
 
@@ -111,11 +120,23 @@ def _run_sample(args: argparse.Namespace) -> int:
     from training.loading import resolve_model
     from training.sampling import SamplingConfig, generate_samples
 
+    if args.best_of_n < 0:
+        raise SystemExit(f"--best-of-n must be 0 (plain sampling) or more, got {args.best_of_n}")
+    if bool(args.best_of_n) != (args.reward_model is not None):
+        raise SystemExit("--best-of-n N and --reward-model FOLDER go together: the reward model ranks the N")
     config = dataclass_from_args(SamplingConfig, args)
     prompts = read_prompts(args.prompts)
     model_dir = resolve_model(args.model)
-    progress, close = progress_reporter(args, "sample")
-    samples = generate_samples(model_dir=model_dir, prompts=prompts, config=config, progress=progress)
+    progress, close = progress_reporter(args, "sample" if not args.best_of_n else f"best-of-{args.best_of_n}")
+    if args.best_of_n:
+        from training.best_of_n import best_of_n_draws, reward_model_scorer
+
+        samples = best_of_n_draws(
+            policy_dir=model_dir, prompts=prompts, n=args.best_of_n, scorer=reward_model_scorer(args.reward_model),
+            sampling=config, progress=progress,
+        )  # fmt: skip
+    else:
+        samples = generate_samples(model_dir=model_dir, prompts=prompts, config=config, progress=progress)
     close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as fh:

@@ -15,7 +15,7 @@ from rounds.models import RoundState, TrainingRound
 from rounds.pair_mix import pairs_plan
 from rounds.phases.base import PhaseRun, batch_prompts, phase, prompts_split, sample_store
 from rounds.phases.selection import pairs_select_uncertain
-from rounds.policies import policy_best_of_n, policy_model, policy_samples_generate
+from rounds.policies import BestOfN, policy_best_of_n, policy_model
 from rounds.services import compute
 from rounds.services.launch import memory_check, phase_launch
 
@@ -33,12 +33,21 @@ def _store_samples(policy_id: int, prompts: list[Prompt], generated: list, round
     return by_prompt
 
 
-def _samples_launch(run: PhaseRun, *, name: str, model: Path, prompts: Path, config, progress) -> list:
-    """`python -m training sample` as a child process; its samples JSONL read back."""
+def _samples_launch(
+    run: PhaseRun, *, name: str, model: Path, prompts: Path, config, progress, best_of_n: BestOfN | None = None
+) -> list:
+    """`python -m training sample` as a child process (of the best-of-n policy over `model` when `best_of_n`);
+    its samples JSONL read back."""
     out = run.folder / "sampling" / f"{name}.jsonl"
+    ranking = (
+        []
+        if best_of_n is None
+        else ["--best-of-n", str(best_of_n.n), "--reward-model", str(best_of_n.reward_model_dir)]
+    )
     phase_launch(
         training_round=run.training_round, phase=run.phase, folder=run.folder, name=name,
-        entry=["-m", "training", "sample", "--model", str(model), "--prompts", str(prompts), "--out", str(out)],
+        entry=["-m", "training", "sample", "--model", str(model), "--prompts", str(prompts), "--out", str(out),
+               *ranking],
         config=ml_bridge.dataclass_dict(config), progress=progress,
     )  # fmt: skip
     return ml_bridge.samples_read(out)
@@ -62,15 +71,10 @@ def round_sample(run: PhaseRun) -> None:
     prompts = ml_bridge.prompts_write(run.folder / "sampling" / "prompts.jsonl", texts)
     current_config = settings.sampling(samples_per_prompt=settings.samples_per_prompt, seed_offset=seed_offset)
     current_progress = progress.span(0.0, 0.6 if with_initial else 0.95)
-    if policy_best_of_n(r.policy) is None:
-        current = _samples_launch(
-            run, name="sample-current", model=current_dir, prompts=prompts, config=current_config,
-            progress=current_progress,
-        )  # fmt: skip
-    else:  # a best-of-n policy ranks its candidates with a reward model, in this process
-        current = policy_samples_generate(
-            policy=r.policy, prompts=texts, config=current_config, progress=current_progress
-        )
+    current = _samples_launch(
+        run, name="sample-current", model=current_dir, prompts=prompts, config=current_config,
+        progress=current_progress, best_of_n=policy_best_of_n(r.policy),
+    )  # fmt: skip
     initial = []
     if with_initial:
         initial = _samples_launch(

@@ -3,16 +3,22 @@ pair_selection=uncertainty queues the pairs the previous reward model is least s
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 from labeling.models import PolicyKind, Sample
+from rounds import ml_bridge
 from rounds.config import RoundSettingsError, round_settings_parse
 from rounds.models import RoundState
 from rounds.phases.inline import round_run_inline
 from rounds.phases.selection import NO_REWARD_MODEL
-from rounds.policies import policy_best_of_n, policy_samples_generate
+from rounds.policies import policy_best_of_n
 from rounds.services.lifecycle import round_create, round_start
 from rounds.simulation import simulated_labelers_run
 
@@ -49,18 +55,6 @@ def test_best_of_n_round_then_an_uncertainty_round(fable_project, researcher):
     assert evaluation["kl_analytic"] == pytest.approx(math.log(3) - 2 / 3)
     assert evaluation["kl_measured"] is not None and evaluation["kl_vs_initial"] == evaluation["kl_measured"]
 
-    # Sampling the registered policy is best-of-n: each kept response is the best of 3 by the reward model.
-    from rounds.ml_bridge import responses_score
-
-    prompt = fable_project.prompts.order_by("id").first().text
-    settings = round_settings_parse(TINY_SETTINGS)
-    rows = policy_samples_generate(
-        policy=policy, prompts=[prompt], config=settings.sampling(samples_per_prompt=2), progress=None
-    )
-    assert len(rows) == 2 and all(r.params["best_of_n"] == 3 for r in rows)
-    scored = responses_score(reward_model=best.reward_model_dir, prompts=[prompt] * 2, responses=[r.text for r in rows])
-    assert scored == pytest.approx([r.params["reward"] for r in rows], abs=1e-4)
-
     second = _run(
         fable_project, researcher, {**TINY_SETTINGS, "pair_selection": "uncertainty", "uncertainty_explore": 0.0}
     )
@@ -71,6 +65,28 @@ def test_best_of_n_round_then_an_uncertainty_round(fable_project, researcher):
         if not s.generation_params.get("evaluation")
     ]  # fmt: skip
     assert current and all(s.generation_params["best_of_n"] == 3 for s in current)
+    # It ran as `python -m training sample --best-of-n 3` over the base model, a child process like every phase.
+    launch = next(row for row in second.launches[RoundState.SAMPLING] if row["name"] == "sample-current")
+    command = launch["command"]
+    assert command[command.index("--best-of-n") + 1] == "3"
+    assert command[command.index("--reward-model") + 1] == first.reward_model.artifact_path
+    assert Path(command[command.index("--model") + 1]) == ml_bridge.model_dir(best.base.artifact_path)
+    # Rerun by hand as a researcher would: the same responses, each the best of 3 by the reward model.
+    out = Path(command[command.index("--out") + 1])
+    out.unlink()
+    subprocess.run(
+        command, check=True, capture_output=True, timeout=300, cwd=django_settings.BASE_DIR,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {row["text"] for row in rows} == {s.text for s in current}
+    assert all(row["params"]["best_of_n"] == 3 for row in rows)
+    scored = ml_bridge.responses_score(
+        reward_model=best.reward_model_dir,
+        prompts=[row["prompt"] for row in rows],
+        responses=[row["text"] for row in rows],
+    )
+    assert scored == pytest.approx([row["params"]["reward"] for row in rows], abs=1e-4)
     selection = second.metrics["sampling"]["pair_selection"]
     assert selection["strategy"] == "uncertainty" and selection["reward_model"] == first.reward_model.artifact_path
     candidates, queued = selection["p_a_candidates"], selection["p_a_queued"]

@@ -1,5 +1,6 @@
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -124,3 +125,51 @@ def test_cli_writes_the_kept_samples(tiny_model_dir, tiny_reward_model, tmp_path
         assert row["reward"] == pytest.approx(score, abs=1e-4)
     err = capsys.readouterr().err
     assert f"KL analytic {math.log(3) - 2 / 3:.3f} nats, measured " in err
+
+
+def test_sample_of_the_best_of_n_policy_draws_independently_and_keeps_each_draws_best(
+    tiny_model_dir, tiny_reward_model, tmp_path
+):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"text": p}) + "\n" for p in PROMPTS), encoding="utf-8")
+    out = tmp_path / "samples.jsonl"
+    argv = ["sample", "--model", str(tiny_model_dir), "--best-of-n", "3", "--reward-model", str(tiny_reward_model)]
+    argv += ["--prompts", str(prompts), "--out", str(out), "--samples-per-prompt", "2", "--max-new-tokens", "8"]
+    argv += ["--instruction-template", "{text}", "--temperature", "1.0"]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    # The plain sampler's row layout, two draws per prompt.
+    assert sorted((r["prompt_index"], r["sample_index"]) for r in rows) == [
+        (i, d) for i in range(len(PROMPTS)) for d in (0, 1)
+    ]
+    assert all(r["params"]["best_of_n"] == 3 for r in rows)
+    assert [r["params"]["analytic_kl"] for r in rows] == pytest.approx([math.log(3) - 2 / 3] * len(rows))
+    # Each kept response is the best of its own 3 candidates (drawn with the draw's seed range).
+    from training.best_of_n import reward_model_scorer
+
+    config = SamplingConfig(max_new_tokens=8, instruction_template="{text}", temperature=1.0)
+    second = best_of_n_generate(
+        policy_dir=tiny_model_dir, prompts=PROMPTS, n=3, scorer=reward_model_scorer(tiny_reward_model),
+        sampling=replace(config, seed=config.seed + len(PROMPTS) * 3 + 1),
+    )  # fmt: skip
+    drawn = {r["prompt_index"]: r for r in rows if r["sample_index"] == 1}
+    for choice in second.choices:
+        assert drawn[choice.prompt_index]["text"] == choice.text
+        assert drawn[choice.prompt_index]["params"]["reward"] == pytest.approx(max(choice.candidate_rewards))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--best-of-n", "3"], "go together"),
+        (["--reward-model", "rm"], "go together"),
+        (["--best-of-n", "-1", "--reward-model", "rm"], "0 \\(plain sampling\\) or more"),
+    ],
+)
+def test_sample_refuses_a_best_of_n_without_its_ranking_model(tiny_model_dir, tmp_path, extra, message):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"text": "x"}) + "\n", encoding="utf-8")
+    argv = ["sample", "--model", str(tiny_model_dir), "--prompts", str(prompts), "--out", str(tmp_path / "o.jsonl")]
+    with pytest.raises(SystemExit, match=message):
+        main(argv + extra)
+    assert not (tmp_path / "o.jsonl").exists()
