@@ -6,6 +6,7 @@ from labeling.models import Prompt
 from rounds import flops, ml_bridge
 from rounds.config import RoundSettings
 from rounds.models import TrainingRound
+from rounds.policies import BEST_OF_N, policy_best_of_n, policy_model
 
 # A rough rule for English BPE vocabularies; estimates only (the achieved figures use measured tokens where known).
 CHARS_PER_TOKEN = 4.0
@@ -29,7 +30,9 @@ def round_workload(*, training_round: TrainingRound, settings: RoundSettings, pa
     pairs = batch * settings.pairs_per_prompt
     comparisons = settings.comparisons_target or pairs * project.overlap
     ppo, rm = settings.ppo, settings.reward
-    episodes = ppo.num_steps(train_prompts) * ppo.batch_size
+    best_of_n = settings.optimizer == BEST_OF_N
+    episodes = 0 if best_of_n else ppo.num_steps(train_prompts) * ppo.batch_size
+    sampled = policy_best_of_n(training_round.policy)
     return flops.Workload(
         parameters=parameters,
         prompt_tokens=prompt_token_estimate(texts=texts, instruction_template=settings.instruction_template),
@@ -40,17 +43,18 @@ def round_workload(*, training_round: TrainingRound, settings: RoundSettings, pa
         ppo_episodes=episodes,
         ppo_epochs=ppo.ppo_epochs,
         eval_rows=min(settings.heldout_prompts, n_prompts),
+        sampling_best_of_n=sampled.n if sampled is not None else 1,
+        new_best_of_n=settings.best_of_n if best_of_n else 1,
     )
 
 
 def round_compute_estimate(*, training_round: TrainingRound) -> dict:
     """FLOPs per phase, or a note saying why there is no estimate yet (the model is not converted)."""
     settings = ml_bridge.round_settings(training_round)
-    folder = ml_bridge.model_dir_if_ready(training_round.policy.artifact_path)
+    artifact = policy_model(training_round.policy).artifact_path  # a best-of-n policy samples its base's model
+    folder = ml_bridge.model_dir_if_ready(artifact)
     if folder is None:
-        return {
-            "note": f"the model {training_round.policy.artifact_path!r} is not available yet; estimated at sampling"
-        }
+        return {"note": f"the model {artifact!r} is not available yet; estimated at sampling"}
     parameters = ml_bridge.parameter_count(folder)
     workload = round_workload(training_round=training_round, settings=settings, parameters=parameters)
     return flops.workload_summary(workload)

@@ -73,3 +73,33 @@ def test_parameter_count_from_config_shapes_without_weight_files(name, tiny_cach
     bare.mkdir()
     (bare / "config.json").write_text((folder / "config.json").read_text())
     assert parameter_count(bare) == expected  # the shapes in config.json: exact too, biases included
+
+
+def test_a_best_of_n_round_is_estimated_as_what_it_runs(fable_project, researcher, tiny_cache):
+    """No PPO for the best-of-n optimizer, n candidates (generated and scored) per response of a best-of-n policy."""
+    from labeling.models import Policy, PolicyKind
+    from rounds.policies import BEST_OF_N
+    from rounds.services.compute import round_compute_estimate
+
+    ml_bridge.model_dir("tiny")
+    ppo = round_create(project=fable_project, created_by=researcher, settings=TINY_SETTINGS)
+    bon = round_create(
+        project=fable_project,
+        created_by=researcher,
+        settings={**TINY_SETTINGS, "optimizer": "best_of_n", "best_of_n": 3},
+    )
+    flops, bon_flops = ppo.compute_estimate["flops"], bon.compute_estimate["flops"]
+    assert flops["policy_optimization"] > 0 and bon_flops["policy_optimization"] == 0
+    assert bon_flops["sampling"] == flops["sampling"] and bon_flops["reward_training"] == flops["reward_training"]
+    # Evaluation: 3 candidates and 3 KL samples of the new policy, all scored, then the old policy and its score.
+    assert bon_flops["evaluation"] == pytest.approx(flops["evaluation"] / 5 * (2 * 2 * 3 + 2))
+
+    # A round sampling a best-of-n policy generates and scores n candidates per kept sample, on its base's model.
+    sampled = Policy.objects.create(
+        project=fable_project, name="bon-3", kind=PolicyKind.TRAINED, artifact_path="",
+        metadata={"optimizer": BEST_OF_N, "base_policy": ppo.policy_id, "n": 3, "reward_model_dir": "/rm"},
+    )  # fmt: skip
+    ppo.policy = sampled
+    estimate = round_compute_estimate(training_round=ppo)
+    assert estimate["workload"]["parameters"] == ppo.compute_estimate["workload"]["parameters"]
+    assert estimate["flops"]["sampling"] == pytest.approx(flops["sampling"] * 2 * 3)
