@@ -221,6 +221,7 @@ CELERY_TASK_ROUTES = {"rounds.tasks.gpu_*": {"queue": env_str("ARBITER_GPU_QUEUE
 _SWEEP_SECONDS = float(env_int("ARBITER_SWEEP_SECONDS", 60))
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-leases": {"task": "labeling.expire_stale_leases", "schedule": 60.0},
+    "purge-expired-tokens": {"task": "labeling.purge_expired_tokens", "schedule": 3600.0},
     # Work whose heartbeat went stale (its worker died) is re-queued or marked failed; safe if two beats run.
     "sweep-stale-exports": {"task": "exports.sweep", "schedule": _SWEEP_SECONDS},
     "sweep-stale-rounds": {"task": "rounds.sweep", "schedule": _SWEEP_SECONDS},
@@ -238,6 +239,8 @@ ARBITER = {
     "EXPORT_STALE_SECONDS": env_int("ARBITER_EXPORT_STALE_SECONDS", 300),
     # How many times the sweeper re-queues one job whose worker died before marking it failed (retry by hand).
     "SWEEP_MAX_REQUEUES": env_int("ARBITER_SWEEP_MAX_REQUEUES", 2),
+    # Expired API tokens stay listed (as expired) this many days, then the hourly purge deletes them.
+    "EXPIRED_TOKEN_KEEP_DAYS": env_int("ARBITER_EXPIRED_TOKEN_KEEP_DAYS", 7),
 }
 
 # The ML phases run as `accelerate launch` child processes: reward training and PPO on this many local
