@@ -1,4 +1,4 @@
-"""`python -m rewards train|evaluate`: reward-model training and evaluation without Django."""
+"""`python -m rewards train|evaluate|baseline|score`: reward-model training, evaluation and scoring without Django."""
 
 from __future__ import annotations
 
@@ -83,6 +83,50 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_score(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True, help="reward model folder written by `train`")
+    parser.add_argument("--data", type=Path, required=True, help="JSONL of responses to score: prompt, response")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file for the rewards, one per line of --data")
+    parser.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+    add_progress_argument(parser)
+
+
+def _read_responses(path: Path) -> tuple[list[str], list[str]]:
+    prompts: list[str] = []
+    responses: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if (
+                not isinstance(row, dict)
+                or not isinstance(row.get("prompt"), str)
+                or not isinstance(row.get("response"), str)
+            ):
+                raise ValueError(f"{path}:{number}: each line needs the strings prompt and response")
+            prompts.append(row["prompt"])
+            responses.append(row["response"])
+    if not prompts:
+        raise ValueError(f"{path}: no responses to score")
+    return prompts, responses
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from rewards.scoring import reward_model_score
+
+    prompts, responses = _read_responses(args.data)
+    progress, close = progress_reporter(args, "score")
+    progress(0.0, f"scoring {len(responses)} responses")
+    scores = reward_model_score(model_dir=args.model, prompts=prompts, responses=responses, batch_size=args.batch_size)
+    progress(1.0, f"scored {len(scores)}")
+    close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(scores) + "\n", encoding="utf-8")
+    print(f"wrote {len(scores)} rewards to {args.out}", file=sys.stderr)
+    return 0
+
+
 def _configure_baseline(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="pairs to evaluate, TRL JSONL")
 
@@ -101,6 +145,7 @@ SUBCOMMANDS = {
     "train": ("train a reward model on preference pairs", _configure_train, _run_train),
     "evaluate": ("held-out accuracy (with 95%% CI) of a reward model", _configure_evaluate, _run_evaluate),
     "baseline": ("accuracy of 'the shorter response is chosen' on the same pairs", _configure_baseline, _run_baseline),
+    "score": ("the reward model's normalised reward of each (prompt, response)", _configure_score, _run_score),
 }
 
 

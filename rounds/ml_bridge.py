@@ -211,28 +211,18 @@ def best_of_n_evaluate(
     seed_offset: int,
     progress: ProgressFn | None,
 ) -> tuple[list, float, float | None]:
-    """(rows, analytic KL, measured KL) of a best-of-n policy on `prompts`: one response per prompt, the best
-    of n from `policy` by `ranking_model`, as training.ppo.evaluate.EvaluatedResponse rows scored by
-    `reward_model` with PPO's missing-EOS penalty (no per-token KL: best-of-n's KL to its base is
-    log n − (n−1)/n, and is measured from n more base samples)."""
-    from training.ppo.evaluate import EvaluatedResponse
+    """(rows, analytic KL, measured KL) of a best-of-n policy on `prompts`, in this process, as
+    `python -m training evaluate --best-of-n` computes them (training.ppo.evaluate.best_of_n_evaluate, with the
+    config of evaluation_config)."""
+    from training.ppo.config import EvaluationConfig
+    from training.ppo.evaluate import best_of_n_evaluate as evaluate
 
-    result = best_of_n_run(
-        settings=settings, policy=policy, reward_model=ranking_model, prompts=prompts, n=n,
-        kl_reference_samples=n, seed_offset=seed_offset, progress=progress,
+    config = EvaluationConfig(**evaluation_config(settings=settings, seed_offset=seed_offset))
+    result = evaluate(
+        policy_dir=policy, ranking_model_dir=ranking_model, reward_model_dir=reward_model, n=n, prompts=list(prompts),
+        config=config, progress=progress,
     )  # fmt: skip
-    raw = [c.reward for c in result.choices]
-    if Path(ranking_model) != Path(reward_model):
-        raw = responses_score(reward_model=reward_model, prompts=prompts, responses=[c.text for c in result.choices])
-    penalty = settings.ppo.missing_eos_penalty
-    rows = [
-        EvaluatedResponse(
-            prompt=c.prompt, text=c.text, score=score - (0.0 if c.finished_with_eos else penalty),
-            score_raw=score, kl=(), num_tokens=c.num_tokens, has_eos=c.finished_with_eos,
-        )
-        for c, score in zip(result.choices, raw, strict=True)
-    ]  # fmt: skip
-    return rows, result.analytic_kl, result.measured_kl
+    return result.rows, result.analytic_kl, result.measured_kl
 
 
 def best_of_n_analytic_kl(n: int) -> float:

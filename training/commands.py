@@ -65,6 +65,26 @@ def progress_reporter(
     return progress, bar.close
 
 
+def add_best_of_n_arguments(parser: argparse.ArgumentParser, *, what: str, base: str) -> None:
+    """--best-of-n N and --ranking-model FOLDER: the command works on the best-of-n policy over `base`."""
+    parser.add_argument(
+        "--best-of-n",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"{what} the best-of-N policy over {base}: each of its responses is the best of N fresh samples "
+        f"ranked by --ranking-model (default 0: {base} itself)",
+    )
+    parser.add_argument("--ranking-model", type=Path, help="with --best-of-n: the reward model folder that ranks")
+
+
+def best_of_n_arguments_check(args: argparse.Namespace) -> None:
+    if args.best_of_n < 0:
+        raise SystemExit(f"--best-of-n must be 0 (no best-of-n) or more, got {args.best_of_n}")
+    if bool(args.best_of_n) != (args.ranking_model is not None):
+        raise SystemExit("--best-of-n N and --ranking-model FOLDER go together: the ranking model picks the best")
+
+
 def read_prompts(path: Path) -> list[str]:
     """JSONL prompts: each line an object with `text` or `prompt`, or a bare JSON string."""
     prompts: list[str] = []
@@ -103,15 +123,7 @@ def _configure_sample(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="tiny, smollm2-135m or a local model folder")
     parser.add_argument("--prompts", type=Path, required=True, help="JSONL of prompts (text/prompt field)")
     parser.add_argument("--out", type=Path, required=True, help="JSONL file to write samples to")
-    parser.add_argument(
-        "--best-of-n",
-        type=int,
-        default=0,
-        metavar="N",
-        help="sample the best-of-N policy over --model: every sample is the best of N ranked by --reward-model "
-        "(default 0: plain sampling)",
-    )
-    parser.add_argument("--reward-model", type=Path, help="with --best-of-n: the reward model folder that ranks")
+    add_best_of_n_arguments(parser, what="sample", base="--model")
     add_progress_argument(parser)
     add_dataclass_arguments(parser, SamplingConfig)
 
@@ -120,10 +132,7 @@ def _run_sample(args: argparse.Namespace) -> int:
     from training.loading import resolve_model
     from training.sampling import SamplingConfig, generate_samples
 
-    if args.best_of_n < 0:
-        raise SystemExit(f"--best-of-n must be 0 (plain sampling) or more, got {args.best_of_n}")
-    if bool(args.best_of_n) != (args.reward_model is not None):
-        raise SystemExit("--best-of-n N and --reward-model FOLDER go together: the reward model ranks the N")
+    best_of_n_arguments_check(args)
     config = dataclass_from_args(SamplingConfig, args)
     prompts = read_prompts(args.prompts)
     model_dir = resolve_model(args.model)
@@ -132,7 +141,7 @@ def _run_sample(args: argparse.Namespace) -> int:
         from training.best_of_n import best_of_n_draws, reward_model_scorer
 
         samples = best_of_n_draws(
-            policy_dir=model_dir, prompts=prompts, n=args.best_of_n, scorer=reward_model_scorer(args.reward_model),
+            policy_dir=model_dir, prompts=prompts, n=args.best_of_n, scorer=reward_model_scorer(args.ranking_model),
             sampling=config, progress=progress,
         )  # fmt: skip
     else:

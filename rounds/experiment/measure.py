@@ -20,7 +20,7 @@ from rounds import ml_bridge
 from rounds.config import RoundSettings
 from rounds.experiment.oracle import Oracle
 from rounds.models import TrainingRound
-from rounds.phases.evaluation import policy_rows
+from rounds.policies import policy_best_of_n
 
 Step = Callable[[str], None]
 # Seed offsets of the experiment's own sampling, apart from the rounds' (1000·round, 777, 778).
@@ -109,6 +109,33 @@ def round_agreement(*, training_round: TrainingRound) -> dict[str, Any]:
         "percent_agreement": agreement.percent_agreement_from_value_counts(value_counts),
         "alpha_nominal": None if math.isnan(alpha) else alpha,
     }
+
+
+def policy_rows(
+    *,
+    settings: RoundSettings,
+    policy: Policy,
+    references: list[Path],
+    reward_model: Path,
+    prompts: list[str],
+    seed_offset: int,
+    progress,
+) -> tuple[list, dict[str, float | None]]:
+    """(evaluated responses, best-of-n KLs) of one response per prompt from `policy`, in this process (a round's
+    evaluation phase launches the same `python -m training evaluate`): the one policy evaluation for a model,
+    best-of-n (its analytic and measured KL, no per-token KL) for a best-of-n policy."""
+    best = policy_best_of_n(policy)
+    if best is None:
+        rows = ml_bridge.policy_responses_evaluate(
+            settings=settings, policy=ml_bridge.model_dir(policy.artifact_path), references=references,
+            reward_model=reward_model, prompts=prompts, seed_offset=seed_offset, progress=progress,
+        )  # fmt: skip
+        return rows, {}
+    rows, analytic, measured = ml_bridge.best_of_n_evaluate(
+        settings=settings, policy=ml_bridge.model_dir(best.base.artifact_path), ranking_model=best.reward_model_dir,
+        reward_model=reward_model, n=best.n, prompts=prompts, seed_offset=seed_offset, progress=progress,
+    )  # fmt: skip
+    return rows, {"best_of_n": best.n, "best_of_n_base": best.base.id, "kl_analytic": analytic, "kl_measured": measured}
 
 
 def policy_responses(

@@ -33,48 +33,66 @@ def _evaluate_launch(
     run: PhaseRun,
     *,
     name: str,
-    policy: Path,
+    policy: Policy,
     references: list[Path],
     reward_model: Path,
     prompts: Path,
     seed_offset: int,
     progress,
-) -> list:
-    """`python -m training evaluate` as a child process: PPO's own evaluation of one response per prompt."""
+) -> tuple[list, dict[str, float | None]]:
+    """`python -m training evaluate` as a child process: one response per prompt of `policy`, scored by the
+    round's reward model, with its per-token KL to `references`; for a best-of-n policy (`--best-of-n`) its
+    analytic and measured KL instead. Returns (rows, best-of-n figures or {})."""
+    best = policy_best_of_n(policy)
+    model = ml_bridge.model_dir((best.base if best is not None else policy).artifact_path)
     out = run.folder / "evaluation" / f"{name}.json"
+    summary = out.with_suffix(".summary.json")
+    ranking = [] if best is None else ["--best-of-n", str(best.n), "--ranking-model", str(best.reward_model_dir)]
     phase_launch(
         training_round=run.training_round, phase=run.phase, folder=run.folder, name=name,
-        entry=["-m", "training", "evaluate", "--policy", str(policy),
-               *[arg for ref in references for arg in ("--reference", str(ref))],
-               "--reward-model", str(reward_model), "--prompts", str(prompts), "--out", str(out)],
+        entry=["-m", "training", "evaluate", "--policy", str(model),
+               *[arg for ref in (references if best is None else []) for arg in ("--reference", str(ref))],
+               "--reward-model", str(reward_model), "--prompts", str(prompts), "--out", str(out),
+               "--summary", str(summary), *ranking],
         config=ml_bridge.evaluation_config(settings=run.settings, seed_offset=seed_offset), progress=progress,
     )  # fmt: skip
-    return ml_bridge.evaluated_read(out)
+    rows = ml_bridge.evaluated_read(out)
+    if best is None:
+        return rows, {}
+    figures = json.loads(summary.read_text(encoding="utf-8"))
+    return rows, {
+        "best_of_n": best.n, "best_of_n_base": best.base.id,
+        "kl_analytic": figures["kl_analytic"], "kl_measured": figures["kl_measured"],
+    }  # fmt: skip
 
 
-def _models_evaluate(
-    run: PhaseRun, *, texts: list[str], initial_dir: Path
-) -> tuple[list, list, float | None, float | None]:
-    """(new rows, previous rows, KL to the previous policy, KL to the initial one): both policies evaluated by
-    `python -m training evaluate` child processes."""
+def _new_policy_rows(
+    run: PhaseRun, *, prompts: Path, initial_dir: Path
+) -> tuple[list, float | None, float | None, dict[str, float | None]]:
+    """(rows, KL to the previous policy, KL to the initial policy, best-of-n figures) of the round's new policy."""
     r = run.training_round
     assert r.new_policy is not None and r.reward_model is not None
-    new_dir = ml_bridge.model_dir(r.new_policy.artifact_path)
     previous_dir = ml_bridge.model_dir(r.policy.artifact_path)
     references = [previous_dir] if initial_dir == previous_dir else [previous_dir, initial_dir]
-    reward_model = Path(r.reward_model.artifact_path)
-    prompts_path = ml_bridge.prompts_write(run.folder / "evaluation" / "prompts.jsonl", texts)
-    new = _evaluate_launch(
-        run, name="evaluate-new", policy=new_dir, references=references, reward_model=reward_model,
-        prompts=prompts_path, seed_offset=NEW_SEED_OFFSET, progress=run.progress.span(0.0, 0.6),
+    if policy_best_of_n(r.policy) is not None:
+        references = [initial_dir]  # a best-of-n previous policy has no per-token log-probabilities
+    rows, best = _evaluate_launch(
+        run, name="evaluate-new", policy=r.new_policy, references=references,
+        reward_model=Path(r.reward_model.artifact_path), prompts=prompts, seed_offset=NEW_SEED_OFFSET,
+        progress=run.progress.span(0.0, 0.6),
     )  # fmt: skip
-    previous = _evaluate_launch(
-        run, name="evaluate-previous", policy=previous_dir, references=[], reward_model=reward_model,
-        prompts=prompts_path, seed_offset=PREVIOUS_SEED_OFFSET, progress=run.progress.span(0.6, 0.95),
-    )  # fmt: skip
-    kl_previous = ml_bridge.evaluation_summary(new)["kl"]
-    kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(new, reference=1)["kl"]
-    return new, previous, kl_previous, kl_initial
+    if best:
+        base = policy_best_of_n(r.new_policy)
+        assert base is not None
+        kl_base = best["kl_measured"] if best["kl_measured"] is not None else best["kl_analytic"]
+        kl_initial = kl_base if base.base.id == r.initial_policy_id else None
+        kl_previous = kl_base if base.base.id == r.policy_id else None
+        return rows, kl_previous, kl_initial, best
+    if policy_best_of_n(r.policy) is not None:
+        return rows, None, ml_bridge.evaluation_summary(rows)["kl"], best
+    kl_previous = ml_bridge.evaluation_summary(rows)["kl"]
+    kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(rows, reference=1)["kl"]
+    return rows, kl_previous, kl_initial, best
 
 
 @phase(RoundState.EVALUATION)
@@ -85,16 +103,12 @@ def round_evaluate(run: PhaseRun) -> None:
     assert r.new_policy is not None, "policy optimization, the phase before, sets the round's new policy"
     assert r.reward_model is not None, "reward training sets the round's reward model"
     initial_dir = ml_bridge.model_dir(r.initial_policy.artifact_path)
-    reward_model = Path(r.reward_model.artifact_path)
-    if policy_best_of_n(r.new_policy) is None and policy_best_of_n(r.policy) is None:
-        new, previous, kl_previous, kl_initial = _models_evaluate(run, texts=texts, initial_dir=initial_dir)
-        best: dict[str, float | None] = {}
-    else:  # best-of-n ranks its candidates with a reward model, in this process
-        new, kl_previous, kl_initial, best = _new_policy_rows(run, texts=texts, initial_dir=initial_dir)
-        previous, _ = policy_rows(
-            settings=settings, policy=r.policy, references=[], reward_model=reward_model, prompts=texts,
-            seed_offset=PREVIOUS_SEED_OFFSET, progress=run.progress.span(0.6, 0.95),
-        )  # fmt: skip
+    prompts_path = ml_bridge.prompts_write(run.folder / "evaluation" / "prompts.jsonl", texts)
+    new, kl_previous, kl_initial, best = _new_policy_rows(run, prompts=prompts_path, initial_dir=initial_dir)
+    previous, _ = _evaluate_launch(
+        run, name="evaluate-previous", policy=r.policy, references=[], reward_model=Path(r.reward_model.artifact_path),
+        prompts=prompts_path, seed_offset=PREVIOUS_SEED_OFFSET, progress=run.progress.span(0.6, 0.95),
+    )  # fmt: skip
     summary_new = ml_bridge.evaluation_summary(new)
     summary_previous = ml_bridge.evaluation_summary(previous)
     samples_path = evaluation_samples_write(folder=run.folder, prompts=prompts, new=new, previous=previous)
@@ -151,58 +165,3 @@ def _params(settings: RoundSettings, evaluated, training_round: TrainingRound) -
 
 def _nats(kl: float | None) -> str:
     return "n/a" if kl is None else f"{kl:.3f}"
-
-
-def policy_rows(
-    *,
-    settings: RoundSettings,
-    policy: Policy,
-    references: list[Path],
-    reward_model: Path,
-    prompts: list[str],
-    seed_offset: int,
-    progress,
-) -> tuple[list, dict[str, float | None]]:
-    """(evaluated responses, best-of-n KLs) of one response per prompt from `policy`: the one policy evaluation
-    for a model, best-of-n (its analytic and measured KL, no per-token KL) for a best-of-n policy."""
-    best = policy_best_of_n(policy)
-    if best is None:
-        rows = ml_bridge.policy_responses_evaluate(
-            settings=settings, policy=ml_bridge.model_dir(policy.artifact_path), references=references,
-            reward_model=reward_model, prompts=prompts, seed_offset=seed_offset, progress=progress,
-        )  # fmt: skip
-        return rows, {}
-    rows, analytic, measured = ml_bridge.best_of_n_evaluate(
-        settings=settings, policy=ml_bridge.model_dir(best.base.artifact_path), ranking_model=best.reward_model_dir,
-        reward_model=reward_model, n=best.n, prompts=prompts, seed_offset=seed_offset, progress=progress,
-    )  # fmt: skip
-    return rows, {"best_of_n": best.n, "best_of_n_base": best.base.id, "kl_analytic": analytic, "kl_measured": measured}
-
-
-def _new_policy_rows(
-    run: PhaseRun, *, texts: list[str], initial_dir: Path
-) -> tuple[list, float | None, float | None, dict[str, float | None]]:
-    """(rows, KL to the previous policy, KL to the initial policy, best-of-n KLs) of the round's new policy."""
-    r, settings = run.training_round, run.settings
-    assert r.new_policy is not None and r.reward_model is not None
-    previous_dir = ml_bridge.model_dir(r.policy.artifact_path)
-    references = [previous_dir] if initial_dir == previous_dir else [previous_dir, initial_dir]
-    if policy_best_of_n(r.policy) is not None:
-        references = [initial_dir]  # a best-of-n previous policy has no per-token log-probabilities
-    rows, best = policy_rows(
-        settings=settings, policy=r.new_policy, references=references, reward_model=Path(r.reward_model.artifact_path),
-        prompts=texts, seed_offset=NEW_SEED_OFFSET, progress=run.progress.span(0.0, 0.6),
-    )  # fmt: skip
-    if best:
-        base = policy_best_of_n(r.new_policy)
-        assert base is not None
-        kl_base = best["kl_measured"] if best["kl_measured"] is not None else best["kl_analytic"]
-        kl_initial = kl_base if base.base.id == r.initial_policy_id else None
-        kl_previous = kl_base if base.base.id == r.policy_id else None
-        return rows, kl_previous, kl_initial, best
-    if policy_best_of_n(r.policy) is not None:
-        kl_initial = ml_bridge.evaluation_summary(rows)["kl"]
-        return rows, None, kl_initial, best
-    kl_previous = ml_bridge.evaluation_summary(rows)["kl"]
-    kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(rows, reference=1)["kl"]
-    return rows, kl_previous, kl_initial, best

@@ -42,7 +42,7 @@ def _samples_launch(
     ranking = (
         []
         if best_of_n is None
-        else ["--best-of-n", str(best_of_n.n), "--reward-model", str(best_of_n.reward_model_dir)]
+        else ["--best-of-n", str(best_of_n.n), "--ranking-model", str(best_of_n.reward_model_dir)]
     )
     phase_launch(
         training_round=run.training_round, phase=run.phase, folder=run.folder, name=name,
@@ -108,9 +108,7 @@ def round_sample(run: PhaseRun) -> None:
     ]
     selection: dict[str, Any] = {"strategy": "random"}
     if uncertainty:
-        planned, selection = pairs_select_uncertain(
-            training_round=r, settings=settings, planned=planned, k=settings.pairs_per_prompt * len(batch)
-        )
+        planned, selection = pairs_select_uncertain(run=run, planned=planned, k=settings.pairs_per_prompt * len(batch))
     with transaction.atomic():
         created = pairs_create(
             project=run.project,

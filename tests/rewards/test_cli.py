@@ -86,3 +86,35 @@ def test_help_renders(argv, capsys):
         main(argv)
     assert exit_info.value.code == 0
     assert "usage: python -m rewards" in capsys.readouterr().out
+
+
+def test_score_cli_writes_the_scorers_rewards_in_order(trained_reward_model, tmp_path):
+    from rewards.scoring import reward_model_score
+
+    result, _ = trained_reward_model
+    rows = [{"prompt": f"prompt {i}", "response": "good " * (i + 1)} for i in range(5)]
+    data = tmp_path / "responses.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    out = tmp_path / "scores.json"
+    done = _run("score", "--model", str(result.out_dir), "--data", str(data), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    expected = reward_model_score(
+        model_dir=result.out_dir, prompts=[r["prompt"] for r in rows], responses=[r["response"] for r in rows]
+    )
+    assert json.loads(out.read_text(encoding="utf-8")) == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (['{"prompt": "p"}'], "responses.jsonl:1: each line needs the strings prompt and response"),
+        ([""], "no responses"),
+    ],
+)
+def test_score_cli_refuses_rows_without_a_response(trained_reward_model, tmp_path, lines, message):
+    result, _ = trained_reward_model
+    data = tmp_path / "responses.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = _run("score", "--model", str(result.out_dir), "--data", str(data), "--out", str(tmp_path / "s.json"))
+    assert done.returncode != 0 and message in done.stderr
+    assert not (tmp_path / "s.json").exists()

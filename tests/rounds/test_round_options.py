@@ -54,6 +54,12 @@ def test_best_of_n_round_then_an_uncertainty_round(fable_project, researcher):
     evaluation = first.metrics["evaluation"]
     assert evaluation["kl_analytic"] == pytest.approx(math.log(3) - 2 / 3)
     assert evaluation["kl_measured"] is not None and evaluation["kl_vs_initial"] == evaluation["kl_measured"]
+    # Evaluated by a launched child too: `python -m training evaluate --best-of-n 3`, ranked by the round's model.
+    evaluated = {row["name"]: row["command"] for row in first.launches[RoundState.EVALUATION]}
+    command = evaluated["evaluate-new"]
+    assert command[command.index("--best-of-n") + 1] == "3" and "--reference" not in command
+    assert command[command.index("--ranking-model") + 1] == first.reward_model.artifact_path
+    assert "--best-of-n" not in evaluated["evaluate-previous"]
 
     second = _run(
         fable_project, researcher, {**TINY_SETTINGS, "pair_selection": "uncertainty", "uncertainty_explore": 0.0}
@@ -69,7 +75,7 @@ def test_best_of_n_round_then_an_uncertainty_round(fable_project, researcher):
     launch = next(row for row in second.launches[RoundState.SAMPLING] if row["name"] == "sample-current")
     command = launch["command"]
     assert command[command.index("--best-of-n") + 1] == "3"
-    assert command[command.index("--reward-model") + 1] == first.reward_model.artifact_path
+    assert command[command.index("--ranking-model") + 1] == first.reward_model.artifact_path
     assert Path(command[command.index("--model") + 1]) == ml_bridge.model_dir(best.base.artifact_path)
     # Rerun by hand as a researcher would: the same responses, each the best of 3 by the reward model.
     out = Path(command[command.index("--out") + 1])
@@ -89,6 +95,10 @@ def test_best_of_n_round_then_an_uncertainty_round(fable_project, researcher):
     assert scored == pytest.approx([row["params"]["reward"] for row in rows], abs=1e-4)
     selection = second.metrics["sampling"]["pair_selection"]
     assert selection["strategy"] == "uncertainty" and selection["reward_model"] == first.reward_model.artifact_path
+    # The candidates were scored by `python -m rewards score`, a launched child, with round 1's reward model.
+    scoring = next(row for row in second.launches[RoundState.SAMPLING] if row["name"] == "score-candidates")
+    assert scoring["command"][scoring["command"].index("--model") + 1] == first.reward_model.artifact_path
+    assert scoring["returncode"] == 0
     candidates, queued = selection["p_a_candidates"], selection["p_a_queued"]
     assert len(candidates) > len(queued) == selection["queued"]
     # Without exploration the queued pairs are exactly the ones nearest 0.5.

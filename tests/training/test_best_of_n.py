@@ -133,7 +133,7 @@ def test_sample_of_the_best_of_n_policy_draws_independently_and_keeps_each_draws
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"text": p}) + "\n" for p in PROMPTS), encoding="utf-8")
     out = tmp_path / "samples.jsonl"
-    argv = ["sample", "--model", str(tiny_model_dir), "--best-of-n", "3", "--reward-model", str(tiny_reward_model)]
+    argv = ["sample", "--model", str(tiny_model_dir), "--best-of-n", "3", "--ranking-model", str(tiny_reward_model)]
     argv += ["--prompts", str(prompts), "--out", str(out), "--samples-per-prompt", "2", "--max-new-tokens", "8"]
     argv += ["--instruction-template", "{text}", "--temperature", "1.0"]
     assert main(argv) == 0
@@ -162,8 +162,8 @@ def test_sample_of_the_best_of_n_policy_draws_independently_and_keeps_each_draws
     ("extra", "message"),
     [
         (["--best-of-n", "3"], "go together"),
-        (["--reward-model", "rm"], "go together"),
-        (["--best-of-n", "-1", "--reward-model", "rm"], "0 \\(plain sampling\\) or more"),
+        (["--ranking-model", "rm"], "go together"),
+        (["--best-of-n", "-1", "--ranking-model", "rm"], "0 \\(no best-of-n\\) or more"),
     ],
 )
 def test_sample_refuses_a_best_of_n_without_its_ranking_model(tiny_model_dir, tmp_path, extra, message):
@@ -173,3 +173,50 @@ def test_sample_refuses_a_best_of_n_without_its_ranking_model(tiny_model_dir, tm
     with pytest.raises(SystemExit, match=message):
         main(argv + extra)
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_evaluate_of_the_best_of_n_policy_scores_each_kept_response_and_reports_its_kl(
+    tiny_model_dir, tiny_reward_model, tmp_path
+):
+    from rewards.scoring import reward_model_score
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"text": p}) + "\n" for p in PROMPTS), encoding="utf-8")
+    out, summary = tmp_path / "rows.json", tmp_path / "summary.json"
+    argv = ["evaluate", "--policy", str(tiny_model_dir), "--best-of-n", "3", "--ranking-model", str(tiny_reward_model)]
+    argv += ["--reward-model", str(tiny_reward_model), "--prompts", str(prompts), "--out", str(out)]
+    argv += ["--summary", str(summary), "--max-new-tokens", "8", "--instruction-template", "{text}"]
+    argv += ["--missing-eos-penalty", "0.5"]
+    assert main(argv) == 0
+    rows = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["prompt"] for r in rows] == PROMPTS and all(r["kl"] == [] for r in rows)
+    rescored = reward_model_score(
+        model_dir=tiny_reward_model, prompts=[r["prompt"] for r in rows], responses=[r["text"] for r in rows]
+    )
+    for row, score in zip(rows, rescored, strict=True):
+        assert row["score_raw"] == pytest.approx(score, abs=1e-4)
+        assert row["score"] == pytest.approx(score - (0.0 if row["has_eos"] else 0.5), abs=1e-4)
+    figures = json.loads(summary.read_text(encoding="utf-8"))
+    assert figures["best_of_n"] == 3 and figures["kl_analytic"] == pytest.approx(math.log(3) - 2 / 3)
+    assert figures["kl_measured"] is not None and figures["kl"] is None
+    assert figures["score"] == pytest.approx(sum(r["score"] for r in rows) / len(rows))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--best-of-n", "3"], "go together"),
+        (["--best-of-n", "3", "--ranking-model", "RM", "--reference", "tiny"], "per-token KL"),
+    ],
+)
+def test_evaluate_refuses_a_best_of_n_without_its_ranking_model_or_with_references(
+    tiny_model_dir, tiny_reward_model, tmp_path, extra, message
+):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"text": "x"}) + "\n", encoding="utf-8")
+    argv = ["evaluate", "--policy", str(tiny_model_dir), "--reward-model", str(tiny_reward_model)]
+    argv += ["--prompts", str(prompts), "--out", str(tmp_path / "rows.json")]
+    extra = [str(tiny_reward_model) if arg == "RM" else arg for arg in extra]
+    with pytest.raises(SystemExit, match=message):
+        main(argv + extra)
+    assert not (tmp_path / "rows.json").exists()

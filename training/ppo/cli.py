@@ -10,7 +10,14 @@ import sys
 from pathlib import Path
 
 from training.cli_args import add_dataclass_arguments, dataclass_from_args
-from training.commands import Subcommand, add_progress_argument, progress_reporter, read_prompts
+from training.commands import (
+    Subcommand,
+    add_best_of_n_arguments,
+    add_progress_argument,
+    best_of_n_arguments_check,
+    progress_reporter,
+    read_prompts,
+)
 
 RESULT_FILENAME = "result.json"
 """What a PPO run wrote, beside its metrics.jsonl: policy folder, steps, episodes, prompts cut."""
@@ -93,6 +100,11 @@ def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reward-model", required=True, type=Path, help="reward model folder that scores responses")
     parser.add_argument("--prompts", required=True, type=Path, help="JSONL of prompts (text/prompt field)")
     parser.add_argument("--out", required=True, type=Path, help="JSON file to write the evaluated responses to")
+    # A best-of-n policy has no per-token KL: the summary gives its analytic KL and one measured from N more samples.
+    add_best_of_n_arguments(parser, what="evaluate", base="--policy")
+    parser.add_argument(
+        "--summary", type=Path, help="also write the summary (means; with --best-of-n its KLs) to this JSON file"
+    )
     add_progress_argument(parser)
     add_dataclass_arguments(parser, EvaluationConfig)
 
@@ -100,25 +112,45 @@ def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
 def _run_evaluate(args: argparse.Namespace) -> int:
     from training.loading import resolve_model
     from training.ppo.config import EvaluationConfig
-    from training.ppo.evaluate import evaluation_summary, responses_evaluate
+    from training.ppo.evaluate import best_of_n_evaluate, evaluation_summary, responses_evaluate
 
     config = dataclass_from_args(EvaluationConfig, args)
-    if not (args.reward_model / "config.json").is_file():
-        raise FileNotFoundError(f"{args.reward_model}: not a model folder (no config.json)")
+    best_of_n_arguments_check(args)
+    if args.best_of_n and args.reference:
+        raise SystemExit("--reference measures per-token KL, which a best-of-n policy has not; its KL is reported")
+    for folder in (args.reward_model, args.ranking_model):
+        if folder is not None and not (folder / "config.json").is_file():
+            raise FileNotFoundError(f"{folder}: not a model folder (no config.json)")
     prompts = read_prompts(args.prompts)
     progress, close = progress_reporter(args, "evaluate")
-    rows = responses_evaluate(
-        policy_dir=resolve_model(args.policy),
-        reference_dirs=[resolve_model(r) for r in args.reference],
-        prompts=prompts,
-        reward_model_dir=args.reward_model,
-        progress=progress,
-        **dataclasses.asdict(config),
-    )
+    extra: dict[str, float | int | None] = {}
+    if args.best_of_n:
+        evaluated = best_of_n_evaluate(
+            policy_dir=resolve_model(args.policy), ranking_model_dir=args.ranking_model,
+            reward_model_dir=args.reward_model, n=args.best_of_n, prompts=prompts, config=config, progress=progress,
+        )  # fmt: skip
+        rows = evaluated.rows
+        extra = {
+            "best_of_n": args.best_of_n,
+            "kl_analytic": evaluated.analytic_kl,
+            "kl_measured": evaluated.measured_kl,
+        }
+    else:
+        rows = responses_evaluate(
+            policy_dir=resolve_model(args.policy),
+            reference_dirs=[resolve_model(r) for r in args.reference],
+            prompts=prompts,
+            reward_model_dir=args.reward_model,
+            progress=progress,
+            **dataclasses.asdict(config),
+        )
     close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False) + "\n", encoding="utf-8")
-    summary = evaluation_summary(rows)
+    summary = {**evaluation_summary(rows), **extra}
+    if args.summary is not None:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
+        args.summary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(summary, indent=2), file=sys.stderr if args.progress == "json" else sys.stdout)
     return 0
 

@@ -15,6 +15,7 @@ from transformers import AutoModelForCausalLM, PreTrainedModel
 
 from training.defaults import DEFAULT_INSTRUCTION_TEMPLATE, DEFAULT_MAX_NEW_TOKENS
 from training.loading import default_dtype, load_tokenizer, pick_device
+from training.ppo.config import EvaluationConfig
 from training.ppo.math import kl_estimate
 from training.ppo.rollout import (
     RewardModelScorer,
@@ -174,3 +175,54 @@ def policy_evaluate(
     """
     rows = responses_evaluate(policy_dir=policy_dir, reference_dirs=[reference_dir], prompts=prompts, **options)
     return evaluation_summary(rows)
+
+
+@dataclass(frozen=True)
+class BestOfNEvaluation:
+    rows: list[EvaluatedResponse]
+    """One response per prompt; `kl` is empty (best-of-n has no per-token log-probabilities)."""
+    analytic_kl: float
+    """log n − (n−1)/n, its KL to the base policy."""
+    measured_kl: float | None
+    """The same KL measured from n more base-policy samples per prompt."""
+
+
+def best_of_n_evaluate(
+    *,
+    policy_dir: Path | str,
+    ranking_model_dir: Path | str,
+    reward_model_dir: Path | str,
+    n: int,
+    prompts: list[str],
+    config: EvaluationConfig,
+    progress: ProgressFn | None = None,
+) -> BestOfNEvaluation:
+    """One response per prompt from the best-of-n policy over `policy_dir` (the best of n by `ranking_model_dir`),
+    scored by `reward_model_dir` minus the missing-EOS penalty, as `responses_evaluate` scores a model policy.
+    It samples with the config's temperature, length, batch size, seed and template, through the sampler (which
+    formats prompts and picks the device itself: `max_prompt_tokens` and `device` are not used)."""
+    from training.best_of_n import best_of_n_generate, reward_model_scorer
+    from training.sampling import SamplingConfig
+
+    missing_eos_penalty = config.missing_eos_penalty
+    sampling = SamplingConfig(
+        temperature=config.temperature, max_new_tokens=config.max_new_tokens, batch_size=config.batch_size,
+        seed=config.seed, samples_per_prompt=n, instruction_template=config.instruction_template,
+    )  # fmt: skip
+    result = best_of_n_generate(
+        policy_dir=policy_dir, prompts=prompts, n=n, scorer=reward_model_scorer(ranking_model_dir), sampling=sampling,
+        kl_reference_samples=n, progress=progress,
+    )  # fmt: skip
+    raw = [c.reward for c in result.choices]
+    if Path(ranking_model_dir) != Path(reward_model_dir):
+        raw = reward_model_scorer(reward_model_dir)(
+            [c.prompt for c in result.choices], [c.text for c in result.choices]
+        )
+    rows = [
+        EvaluatedResponse(
+            prompt=c.prompt, text=c.text, score=score - (0.0 if c.finished_with_eos else missing_eos_penalty),
+            score_raw=score, kl=(), num_tokens=c.num_tokens, has_eos=c.finished_with_eos,
+        )
+        for c, score in zip(result.choices, raw, strict=True)
+    ]  # fmt: skip
+    return BestOfNEvaluation(rows=rows, analytic_kl=result.analytic_kl, measured_kl=result.measured_kl)
