@@ -93,7 +93,7 @@ class _InMemoryRewardModel(RewardModelScorer):
     """RewardModelScorer around a model built in memory rather than loaded from a folder."""
 
     def __init__(self, model) -> None:
-        self.model_dir, self.model, self.bias = None, model, 0.0
+        self.model_dir, self.model, self.bias, self.eos_token_id = None, model, 0.0, EOS_ID
 
 
 def _sync(device: torch.device) -> None:
