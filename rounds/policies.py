@@ -19,6 +19,19 @@ class BestOfN:
     reward_model_dir: Path
     n: int
 
+    def arguments(self) -> list[str]:
+        """The options of `python -m training sample|evaluate` that select this policy over its base's model."""
+        return ["--best-of-n", str(self.n), "--ranking-model", str(self.reward_model_dir)]
+
+    def figures(self, *, kl_analytic: float, kl_measured: float | None) -> dict[str, float | None]:
+        """What an evaluation reports of this policy in place of a per-token KL."""
+        return {
+            "best_of_n": self.n,
+            "best_of_n_base": self.base.id,
+            "kl_analytic": kl_analytic,
+            "kl_measured": kl_measured,
+        }
+
 
 def policy_best_of_n(policy: Policy) -> BestOfN | None:
     """The best-of-n description of `policy`, or None for a policy that samples its own model."""

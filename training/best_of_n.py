@@ -134,10 +134,7 @@ def best_of_n_generate(
     share = n / (n + kl_reference_samples)
 
     def part(start: float, width: float) -> ProgressFn | None:
-        if progress is None:
-            return None
-        report = progress
-        return lambda fraction, message: report(start + width * fraction, message)
+        return None if progress is None else _progress_share(progress, start, width)
 
     samples = generate_samples(
         model_dir=policy_dir, prompts=prompts, config=replace(sampling, samples_per_prompt=n), progress=part(0, share)
@@ -178,7 +175,7 @@ def best_of_n_draws(
     draws = sampling.samples_per_prompt
     rows: list[GeneratedSample] = []
     for draw in range(draws):
-        report = None if progress is None else _part_of(progress, draw, draws)
+        report = None if progress is None else _progress_share(progress, draw / draws, 1 / draws)
         # Each draw its own seed range (the n candidates of every prompt take len(prompts) * n seeds).
         config = replace(sampling, seed=sampling.seed + draw * (len(prompts) * n + 1))
         result = best_of_n_generate(
@@ -195,8 +192,9 @@ def best_of_n_draws(
     return rows
 
 
-def _part_of(progress: ProgressFn, part: int, parts: int) -> ProgressFn:
-    return lambda fraction, message: progress((part + fraction) / parts, message)
+def _progress_share(progress: ProgressFn, start: float, width: float) -> ProgressFn:
+    """`progress` for one part of the work: its fractions map to start … start + width."""
+    return lambda fraction, message: progress(start + width * fraction, message)
 
 
 def reward_model_scorer(model_dir: Path | str, *, batch_size: int = 16) -> Scorer:

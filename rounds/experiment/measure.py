@@ -135,7 +135,7 @@ def policy_rows(
         settings=settings, policy=ml_bridge.model_dir(best.base.artifact_path), ranking_model=best.reward_model_dir,
         reward_model=reward_model, n=best.n, prompts=prompts, seed_offset=seed_offset, progress=progress,
     )  # fmt: skip
-    return rows, {"best_of_n": best.n, "best_of_n_base": best.base.id, "kl_analytic": analytic, "kl_measured": measured}
+    return rows, best.figures(kl_analytic=analytic, kl_measured=measured)
 
 
 def policy_responses(

@@ -47,7 +47,7 @@ def _evaluate_launch(
     model = ml_bridge.model_dir((best.base if best is not None else policy).artifact_path)
     out = run.folder / "evaluation" / f"{name}.json"
     summary = out.with_suffix(".summary.json")
-    ranking = [] if best is None else ["--best-of-n", str(best.n), "--ranking-model", str(best.reward_model_dir)]
+    ranking = [] if best is None else best.arguments()
     phase_launch(
         training_round=run.training_round, phase=run.phase, folder=run.folder, name=name,
         entry=["-m", "training", "evaluate", "--policy", str(model),
@@ -60,10 +60,7 @@ def _evaluate_launch(
     if best is None:
         return rows, {}
     figures = json.loads(summary.read_text(encoding="utf-8"))
-    return rows, {
-        "best_of_n": best.n, "best_of_n_base": best.base.id,
-        "kl_analytic": figures["kl_analytic"], "kl_measured": figures["kl_measured"],
-    }  # fmt: skip
+    return rows, best.figures(kl_analytic=figures["kl_analytic"], kl_measured=figures["kl_measured"])
 
 
 def _new_policy_rows(
@@ -74,7 +71,8 @@ def _new_policy_rows(
     assert r.new_policy is not None and r.reward_model is not None
     previous_dir = ml_bridge.model_dir(r.policy.artifact_path)
     references = [previous_dir] if initial_dir == previous_dir else [previous_dir, initial_dir]
-    if policy_best_of_n(r.policy) is not None:
+    previous_is_best_of_n = policy_best_of_n(r.policy) is not None
+    if previous_is_best_of_n:
         references = [initial_dir]  # a best-of-n previous policy has no per-token log-probabilities
     rows, best = _evaluate_launch(
         run, name="evaluate-new", policy=r.new_policy, references=references,
@@ -82,13 +80,11 @@ def _new_policy_rows(
         progress=run.progress.span(0.0, 0.6),
     )  # fmt: skip
     if best:
-        base = policy_best_of_n(r.new_policy)
-        assert base is not None
         kl_base = best["kl_measured"] if best["kl_measured"] is not None else best["kl_analytic"]
-        kl_initial = kl_base if base.base.id == r.initial_policy_id else None
-        kl_previous = kl_base if base.base.id == r.policy_id else None
+        kl_initial = kl_base if best["best_of_n_base"] == r.initial_policy_id else None
+        kl_previous = kl_base if best["best_of_n_base"] == r.policy_id else None
         return rows, kl_previous, kl_initial, best
-    if policy_best_of_n(r.policy) is not None:
+    if previous_is_best_of_n:
         return rows, None, ml_bridge.evaluation_summary(rows)["kl"], best
     kl_previous = ml_bridge.evaluation_summary(rows)["kl"]
     kl_initial = kl_previous if len(references) == 1 else ml_bridge.evaluation_summary(rows, reference=1)["kl"]

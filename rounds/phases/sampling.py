@@ -39,11 +39,7 @@ def _samples_launch(
     """`python -m training sample` as a child process (of the best-of-n policy over `model` when `best_of_n`);
     its samples JSONL read back."""
     out = run.folder / "sampling" / f"{name}.jsonl"
-    ranking = (
-        []
-        if best_of_n is None
-        else ["--best-of-n", str(best_of_n.n), "--ranking-model", str(best_of_n.reward_model_dir)]
-    )
+    ranking = [] if best_of_n is None else best_of_n.arguments()
     phase_launch(
         training_round=run.training_round, phase=run.phase, folder=run.folder, name=name,
         entry=["-m", "training", "sample", "--model", str(model), "--prompts", str(prompts), "--out", str(out),

@@ -204,7 +204,6 @@ def best_of_n_evaluate(
     from training.best_of_n import best_of_n_generate, reward_model_scorer
     from training.sampling import SamplingConfig
 
-    missing_eos_penalty = config.missing_eos_penalty
     sampling = SamplingConfig(
         temperature=config.temperature, max_new_tokens=config.max_new_tokens, batch_size=config.batch_size,
         seed=config.seed, samples_per_prompt=n, instruction_template=config.instruction_template,
@@ -218,11 +217,13 @@ def best_of_n_evaluate(
         raw = reward_model_scorer(reward_model_dir)(
             [c.prompt for c in result.choices], [c.text for c in result.choices]
         )
+    has_eos = torch.tensor([c.finished_with_eos for c in result.choices])
+    scores = penalise_missing_eos(torch.tensor(raw, dtype=torch.float64), has_eos, config.missing_eos_penalty)
     rows = [
         EvaluatedResponse(
-            prompt=c.prompt, text=c.text, score=score - (0.0 if c.finished_with_eos else missing_eos_penalty),
-            score_raw=score, kl=(), num_tokens=c.num_tokens, has_eos=c.finished_with_eos,
+            prompt=c.prompt, text=c.text, score=float(score), score_raw=float(raw_score), kl=(),
+            num_tokens=c.num_tokens, has_eos=c.finished_with_eos,
         )
-        for c, score in zip(result.choices, raw, strict=True)
+        for c, score, raw_score in zip(result.choices, scores, raw, strict=True)
     ]  # fmt: skip
     return BestOfNEvaluation(rows=rows, analytic_kl=result.analytic_kl, measured_kl=result.measured_kl)

@@ -201,10 +201,9 @@ def with_eos_appended(batch: Batch, eos_token_id: int) -> Batch:
     """The batch one column wider, with EOS after the last token of every response that has none."""
     rows = batch.responses.shape[0]
     column = torch.full((rows, 1), eos_token_id, dtype=batch.responses.dtype, device=batch.responses.device)
-    missing = (~batch.has_eos).unsqueeze(1)  # (B, 1)
-    # A response without EOS fills every column, so the new column is its end; other rows' new column is masked.
-    responses = torch.cat([batch.responses, torch.where(missing, column, batch.responses[:, -1:])], 1)
-    mask = torch.cat([batch.response_mask, missing], 1)
+    # A response without EOS fills every column, so the new column is its end; in other rows it is masked out.
+    responses = torch.cat([batch.responses, column], 1)
+    mask = torch.cat([batch.response_mask, (~batch.has_eos).unsqueeze(1)], 1)
     return replace(batch, responses=responses, response_mask=mask, has_eos=torch.ones_like(batch.has_eos))
 
 
